@@ -1,0 +1,52 @@
+"""boto3 clients: one per (service, region) per process, adaptive retries, endpoint override.
+
+botocore itself honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, which is how the
+functions, the CLI and the tests reach the local cloud or moto.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    connect_timeout=5,
+    read_timeout=30,
+    max_pool_connections=32,
+)
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str | None, str | None, str | None], Any] = {}
+
+
+def client(
+    service: str,
+    region: str | None = None,
+    *,
+    session: boto3.session.Session | None = None,
+    endpoint_url: str | None = None,
+) -> Any:
+    """A cached client. Clients are thread-safe; sessions are not, hence the lock."""
+    key = (service, region, endpoint_url, None if session is None else str(id(session)))
+    found = _cache.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _cache.get(key)
+        if found is None:
+            factory = session or boto3.session.Session()
+            found = factory.client(
+                service, region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
+            )
+            _cache[key] = found
+    return found
+
+
+def reset() -> None:
+    """Forget every client (tests switch endpoints and credentials between cases)."""
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,168 @@
+"""Event intake: what the reconcile queue can carry -> "reconcile this cluster" or "ignore, because".
+
+Messages are EventBridge "AWS API Call via CloudTrail" events for the eks and logs calls the rules
+watch, or explicit requests `{"cluster": NAME, "region": R}` (from the sweeper, a requeue or an
+operator). Pure: no AWS calls. Hand-written rather than Powertools Parser models so that an error
+names the exact field path and the hot path imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .names import cluster_from_log_group, is_valid_cluster_name, log_group_from_identifier
+
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+EKS_EVENTS = frozenset({"CreateCluster", "UpdateClusterConfig", "DeleteCluster"})
+LOGS_EVENTS = frozenset(
+    {"CreateLogGroup", "DeleteLogGroup", "PutSubscriptionFilter", "DeleteSubscriptionFilter"}
+)
+EVENT_SOURCES = {"aws.eks": "eks.amazonaws.com", "aws.logs": "logs.amazonaws.com"}
+
+
+class MalformedMessage(ValueError):
+    """The message cannot be understood; `field` names the offending part (a dotted path)."""
+
+    def __init__(self, field: str, problem: str):
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+@dataclass(frozen=True)
+class ReconcileRequest:
+    cluster: str
+    region: str
+    account: str | None = None
+    trigger: str = "request"
+    update_id: str | None = None
+    # a requeue that must wait longer than SQS allows carries the remaining seconds
+    wait_seconds: int = 0
+
+    def to_message(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value not in (None, 0)}
+
+
+@dataclass(frozen=True)
+class Ignore:
+    reason: str
+
+
+Decision = ReconcileRequest | Ignore
+
+
+def parse_message(message: Any, *, default_region: str | None = None) -> Decision:
+    """Decide what a queue message asks for. Raises MalformedMessage naming the field."""
+    if isinstance(message, (bytes, bytearray)):
+        message = message.decode("utf-8", errors="replace")
+    if isinstance(message, str):
+        try:
+            message = json.loads(message)
+        except ValueError as exc:
+            raise MalformedMessage("body", f"not JSON ({exc})") from None
+    if not isinstance(message, dict):
+        raise MalformedMessage("body", f"expected a JSON object, got {type(message).__name__}")
+    if "detail-type" in message or "detail" in message:
+        return _from_eventbridge(message)
+    if "cluster" in message:
+        return _from_request(message, default_region)
+    raise MalformedMessage("body", "neither an EventBridge event nor a request with 'cluster' and 'region'")
+
+
+def _from_request(message: dict[str, Any], default_region: str | None) -> Decision:
+    cluster = message["cluster"]
+    if not is_valid_cluster_name(cluster):
+        raise MalformedMessage("cluster", f"not a valid EKS cluster name: {_show(cluster)}")
+    region = message.get("region", default_region)
+    if not isinstance(region, str) or not region:
+        raise MalformedMessage("region", "missing or not a string")
+    account = _optional_str(message, "account")
+    update_id = _optional_str(message, "update_id")
+    trigger = _optional_str(message, "trigger") or "request"
+    wait = message.get("wait_seconds", 0)
+    if not isinstance(wait, int) or isinstance(wait, bool) or wait < 0:
+        raise MalformedMessage("wait_seconds", "expected a whole number >= 0")
+    return ReconcileRequest(cluster, region, account, trigger, update_id, wait)
+
+
+def _from_eventbridge(event: dict[str, Any]) -> Decision:
+    detail_type = event.get("detail-type")
+    if detail_type != CLOUDTRAIL_DETAIL_TYPE:
+        return Ignore(f"detail-type {_show(detail_type)} is not a CloudTrail API call")
+    source = event.get("source")
+    if source not in EVENT_SOURCES:
+        return Ignore(f"source {_show(source)} is not watched (only aws.eks and aws.logs)")
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise MalformedMessage("detail", "missing or not an object")
+    event_source = detail.get("eventSource")
+    if event_source != EVENT_SOURCES[source]:
+        return Ignore(f"eventSource {_show(event_source)} does not belong to {source}")
+    name = detail.get("eventName")
+    if not isinstance(name, str):
+        raise MalformedMessage("detail.eventName", "missing or not a string")
+    if detail.get("errorCode"):
+        return Ignore(f"{name} failed ({detail['errorCode']}): a failed call changes nothing")
+    region = detail.get("awsRegion") or event.get("region")
+    if not isinstance(region, str) or not region:
+        raise MalformedMessage("detail.awsRegion", "missing or not a string")
+    account = event.get("account") or detail.get("recipientAccountId")
+    if account is not None and not isinstance(account, str):
+        raise MalformedMessage("account", "not a string")
+    params = detail.get("requestParameters")
+    if name in EKS_EVENTS:
+        cluster = _eks_cluster_name(params)
+        update_id = None
+        if name == "UpdateClusterConfig":
+            update = (detail.get("responseElements") or {}).get("update")
+            if isinstance(update, dict) and isinstance(update.get("id"), str):
+                update_id = update["id"]
+        return ReconcileRequest(cluster, region, account, name, update_id)
+    if name in LOGS_EVENTS:
+        return _from_logs_event(name, params, region, account)
+    return Ignore(f"{source} {name} is not a watched call")
+
+
+def _eks_cluster_name(params: Any) -> str:
+    if not isinstance(params, dict):
+        raise MalformedMessage("detail.requestParameters", "missing or not an object")
+    # current records say `name`, older ones `clusterName`
+    for key in ("name", "clusterName"):
+        if key in params:
+            value = params[key]
+            if not is_valid_cluster_name(value):
+                raise MalformedMessage(
+                    f"detail.requestParameters.{key}",
+                    f"not a valid EKS cluster name: {_show(value)}",
+                )
+            return value
+    raise MalformedMessage("detail.requestParameters.name", "missing")
+
+
+def _from_logs_event(name: str, params: Any, region: str, account: str | None) -> Decision:
+    if not isinstance(params, dict):
+        raise MalformedMessage("detail.requestParameters", "missing or not an object")
+    identifier = params.get("logGroupName", params.get("logGroupIdentifier"))
+    if not isinstance(identifier, str):
+        raise MalformedMessage("detail.requestParameters.logGroupName", "missing or not a string")
+    group = log_group_from_identifier(identifier)
+    cluster = cluster_from_log_group(group)
+    if cluster is None:
+        return Ignore(f"log group {_show(group)} is not an EKS cluster log group")
+    if not is_valid_cluster_name(cluster):
+        return Ignore(f"log group {_show(group)} names no valid EKS cluster")
+    return ReconcileRequest(cluster, region, account, name)
+
+
+def _optional_str(message: dict[str, Any], key: str) -> str | None:
+    value = message.get(key)
+    if value is not None and not isinstance(value, str):
+        raise MalformedMessage(key, "not a string")
+    return value
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,1 @@
+"""The operator CLI `eks-audit` (not shipped in the Lambda layer)."""

@@ -1,0 +1,113 @@
+"""Fixtures: fake credentials for every test, moto with the EKS lifecycle overlay, the pipeline."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from eks_audit import clients
+from eks_audit.aws import ClusterApi
+from eks_audit.settings import Settings
+from eks_audit_local import eks_lifecycle
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws_environment(monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    clients.reset()
+    yield
+    clients.reset()
+
+
+@pytest.fixture
+def clock():
+    fake = FakeClock()
+    eks_lifecycle.install(creating_seconds=300, update_seconds=30, clock=fake)
+    return fake
+
+
+@pytest.fixture
+def aws(clock):
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def settings(aws) -> Settings:
+    """The delivery pipeline's destination as the stack would create it, and matching settings."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="eks-audit-bucket")
+    iam = boto3.client("iam", region_name=REGION)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "firehose.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    firehose_role = iam.create_role(RoleName="firehose", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    logs_role = iam.create_role(RoleName="logs-to-firehose", AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
+    stream = boto3.client("firehose", region_name=REGION).create_delivery_stream(
+        DeliveryStreamName="eks-audit",
+        DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": firehose_role,
+            "BucketARN": "arn:aws:s3:::eks-audit-bucket",
+            "Prefix": f"eks_audit_logs/{ACCOUNT}/",
+            "CompressionFormat": "UNCOMPRESSED",
+        },
+    )
+    return Settings(
+        firehose_arn=stream["DeliveryStreamARN"],
+        logs_role_arn=logs_role,
+        wait_creating_seconds=60,
+        wait_updating_seconds=20,
+    )
+
+
+@pytest.fixture
+def api(aws) -> ClusterApi:
+    return ClusterApi(clients.client("eks", REGION), clients.client("logs", REGION))
+
+
+def create_cluster(name: str, *, tags: dict[str, str] | None = None, log_types: tuple[str, ...] = ()) -> None:
+    kwargs = {}
+    if log_types:
+        kwargs["logging"] = {"clusterLogging": [{"types": list(log_types), "enabled": True}]}
+    boto3.client("eks", region_name=REGION).create_cluster(
+        name=name,
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks-cluster",
+        resourcesVpcConfig={"subnetIds": ["subnet-1", "subnet-2"]},
+        tags=tags or {},
+        **kwargs,
+    )

@@ -1,0 +1,163 @@
+"""Intake over real-shaped CloudTrail events, failed calls, look-alike log groups, bad input."""
+
+import copy
+import json
+
+import pytest
+
+from eks_audit.intake import Ignore, MalformedMessage, ReconcileRequest, parse_message
+from tests.helpers import sample
+
+
+@pytest.mark.parametrize(
+    ("event", "cluster", "trigger"),
+    [
+        ("eks-create-cluster", "payments-prod", "CreateCluster"),
+        ("eks-create-cluster-legacy", "legacy-ci", "CreateCluster"),
+        ("eks-update-cluster-config", "payments-prod", "UpdateClusterConfig"),
+        ("eks-delete-cluster", "payments-prod", "DeleteCluster"),
+        ("logs-create-log-group", "payments-prod", "CreateLogGroup"),
+        ("logs-delete-log-group", "payments-prod", "DeleteLogGroup"),
+        ("logs-put-subscription-filter", "payments-prod", "PutSubscriptionFilter"),
+        ("logs-delete-subscription-filter", "payments-prod", "DeleteSubscriptionFilter"),
+    ],
+)
+def test_watched_calls_name_the_cluster(event, cluster, trigger):
+    decision = parse_message(sample(event))
+    assert decision == ReconcileRequest(
+        cluster=cluster,
+        region="us-east-1",
+        account="123456789012",
+        trigger=trigger,
+        update_id="7d2b7f7e-3c4a-4f0e-9d1b-2a3b4c5d6e7f" if trigger == "UpdateClusterConfig" else None,
+    )
+
+
+def test_failed_call_is_ignored():
+    decision = parse_message(sample("eks-create-cluster-failed"))
+    assert isinstance(decision, Ignore)
+    assert "ResourceInUseException" in decision.reason
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        "/aws/lambda/payments-api",
+        "/aws/eks/payments-prod/cluster-archive",
+        "/aws/eks/payments-prod/cluster/extra",
+        "/aws/eks//cluster",
+        "aws/eks/payments-prod/cluster",
+        "/aws/eks/payments-prod/Cluster",
+    ],
+)
+def test_look_alike_log_groups_are_ignored(group):
+    event = sample("logs-create-log-group")
+    event["detail"]["requestParameters"]["logGroupName"] = group
+    assert isinstance(parse_message(event), Ignore)
+
+
+def test_log_group_with_an_invalid_cluster_name_is_ignored():
+    event = sample("logs-create-log-group")
+    event["detail"]["requestParameters"]["logGroupName"] = "/aws/eks/bad.name!/cluster"
+    decision = parse_message(event)
+    assert isinstance(decision, Ignore)
+    assert "no valid EKS cluster" in decision.reason
+
+
+def test_log_group_arn_identifier_is_accepted():
+    event = sample("logs-delete-log-group")
+    del event["detail"]["requestParameters"]["logGroupName"]
+    event["detail"]["requestParameters"]["logGroupIdentifier"] = (
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/eks/payments-prod/cluster:*"
+    )
+    assert parse_message(event).cluster == "payments-prod"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda e: e.update({"detail-type": "Scheduled Event"}), "not a CloudTrail API call"),
+        (lambda e: e.update({"source": "aws.s3"}), "not watched"),
+        (lambda e: e["detail"].update({"eventSource": "s3.amazonaws.com"}), "does not belong"),
+        (lambda e: e["detail"].update({"eventName": "DescribeCluster"}), "not a watched call"),
+    ],
+)
+def test_unwatched_events_are_ignored_with_a_reason(mutate, reason):
+    event = sample("eks-create-cluster")
+    mutate(event)
+    decision = parse_message(event)
+    assert isinstance(decision, Ignore)
+    assert reason in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda e: e.pop("detail"), "detail"),
+        (lambda e: e.update({"detail": "text"}), "detail"),
+        (lambda e: e["detail"].pop("eventName"), "detail.eventName"),
+        (lambda e: e["detail"].pop("requestParameters"), "detail.requestParameters"),
+        (lambda e: e["detail"].update({"requestParameters": {}}), "detail.requestParameters.name"),
+        (lambda e: e["detail"]["requestParameters"].update({"name": 42}), "detail.requestParameters.name"),
+        (lambda e: e["detail"]["requestParameters"].update({"name": "a/b"}), "detail.requestParameters.name"),
+        (
+            lambda e: e["detail"]["requestParameters"].update({"name": "x" * 101}),
+            "detail.requestParameters.name",
+        ),
+        (
+            lambda e: e["detail"]["requestParameters"].update({"name": "ünïcode"}),
+            "detail.requestParameters.name",
+        ),
+        (lambda e: (e["detail"].pop("awsRegion"), e.pop("region")), "detail.awsRegion"),
+        (lambda e: e.update({"account": 123}), "account"),
+    ],
+)
+def test_malformed_events_name_the_field(mutate, field):
+    event = sample("eks-create-cluster")
+    mutate(event)
+    with pytest.raises(MalformedMessage) as caught:
+        parse_message(event)
+    assert caught.value.field == field
+
+
+def test_malformed_logs_event_names_the_field():
+    event = sample("logs-create-log-group")
+    event["detail"]["requestParameters"] = {"logGroupName": ["/aws/eks/x/cluster"]}
+    with pytest.raises(MalformedMessage, match="logGroupName"):
+        parse_message(event)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("{not json", "body"),
+        ('"a string"', "body"),
+        ("[1, 2]", "body"),
+        ('{"hello": "world"}', "body"),
+        ('{"cluster": "bad name"}', "cluster"),
+        ('{"cluster": "ok"}', "region"),
+        ('{"cluster": "ok", "region": 5}', "region"),
+        ('{"cluster": "ok", "region": "r", "wait_seconds": -1}', "wait_seconds"),
+        ('{"cluster": "ok", "region": "r", "update_id": 7}', "update_id"),
+    ],
+)
+def test_malformed_bodies_name_the_field(body, field):
+    with pytest.raises(MalformedMessage) as caught:
+        parse_message(body)
+    assert caught.value.field == field
+    assert field in str(caught.value)
+
+
+def test_explicit_request_round_trips_through_a_queue_message():
+    request = ReconcileRequest("c-1", "eu-west-1", "123456789012", "requeue", "u-1", 1200)
+    assert parse_message(json.dumps(request.to_message())) == request
+    assert parse_message(b'{"cluster": "c-1"}', default_region="eu-west-1") == ReconcileRequest(
+        "c-1", "eu-west-1"
+    )
+
+
+def test_region_falls_back_to_the_envelope():
+    event = copy.deepcopy(sample("eks-create-cluster"))
+    del event["detail"]["awsRegion"]
+    event["region"] = "ap-south-1"
+    assert parse_message(event).region == "ap-south-1"

@@ -1,0 +1,73 @@
+import pytest
+
+from eks_audit.constants import STANDARD_FILTER_PATTERN
+from eks_audit.settings import SettingsError, load_settings
+
+FIREHOSE = "arn:aws:firehose:us-east-1:123456789012:deliverystream/eks-audit"
+ROLE = "arn:aws:iam::123456789012:role/eks-audit-logs"
+BASE = {"FIREHOSE_ARN": FIREHOSE, "LOGS_ROLE_ARN": ROLE}
+
+
+def test_defaults():
+    settings = load_settings(BASE)
+    assert settings.filter_pattern == STANDARD_FILTER_PATTERN
+    assert settings.filter_name == "eks-audit"
+    assert settings.log_retention_days is None
+    assert settings.subscription_filter_limit == 2
+
+
+def test_every_variable_is_read():
+    settings = load_settings(
+        {
+            **BASE,
+            "FILTER_NAME": "audit-to-lacework",
+            "FILTER_PATTERN": "",
+            "INCLUDE_CLUSTERS": "prod-.*",
+            "EXCLUDE_CLUSTERS": "prod-sandbox",
+            "LOG_RETENTION_DAYS": "90",
+            "SUBSCRIPTION_FILTER_LIMIT": "5",
+            "WAIT_CREATING_SECONDS": "120",
+            "WAIT_UPDATING_SECONDS": "15",
+            "RECONCILE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+        }
+    )
+    assert settings.filter_name == "audit-to-lacework"
+    assert settings.filter_pattern == ""
+    assert settings.log_retention_days == 90
+    assert settings.subscription_filter_limit == 5
+    assert (settings.wait_creating_seconds, settings.wait_updating_seconds) == (120, 15)
+    assert settings.name_in_scope("prod-payments")
+    assert not settings.name_in_scope("prod-sandbox")
+    assert not settings.name_in_scope("dev-payments")
+    assert not settings.name_in_scope("xprod-a")  # the whole name must match
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable", "expected"),
+    [
+        ({"FIREHOSE_ARN": None}, "FIREHOSE_ARN", "missing"),
+        ({"FIREHOSE_ARN": "not-an-arn"}, "FIREHOSE_ARN", "'not-an-arn'"),
+        ({"LOGS_ROLE_ARN": ""}, "LOGS_ROLE_ARN", "missing"),
+        ({"FILTER_PATTERN": "{ $.a = }"}, "FILTER_PATTERN", "position 8"),
+        ({"INCLUDE_CLUSTERS": "("}, "INCLUDE_CLUSTERS", "regular expression"),
+        ({"LOG_RETENTION_DAYS": "8"}, "LOG_RETENTION_DAYS", "one of 1, 3, 5"),
+        ({"LOG_RETENTION_DAYS": "week"}, "LOG_RETENTION_DAYS", "'week'"),
+        ({"WAIT_CREATING_SECONDS": "-5"}, "WAIT_CREATING_SECONDS", "whole number"),
+    ],
+)
+def test_bad_values_name_the_variable(changes, variable, expected):
+    environ = {**BASE, **changes}
+    environ = {key: value for key, value in environ.items() if value is not None}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ)
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(f"{variable}: expected")
+    assert expected in str(caught.value)
+
+
+def test_space_delimited_pattern_is_accepted_though_not_evaluated_here():
+    assert load_settings({**BASE, "FILTER_PATTERN": "[a, b]"}).filter_pattern == "[a, b]"
+
+
+def test_empty_retention_means_unset():
+    assert load_settings({**BASE, "LOG_RETENTION_DAYS": ""}).log_retention_days is None
