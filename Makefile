@@ -2,9 +2,20 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
+stamp = $(1)/.installed-$(shell cat $(2) | cksum | cut -d' ' -f1)
+STAMP := $(call stamp,$(VENV),requirements/dev.txt pyproject.toml)
 
-.PHONY: demo test lint unit venv lock clean
+# The Lambda runtime's Python (sam build needs it on PATH); pyenv holds it on these machines.
+# (pyenv's own path first: its shim for python3.13 fails when 3.13 is not the selected version)
+PY313 ?= $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | tail -1 | grep . || command -v python3.13)
+SAM_VENV := .venv-sam
+SAM_STAMP := $(call stamp,$(SAM_VENV),requirements/sam.txt)
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(call stamp,$(CHECKOV_VENV),requirements/checkov.txt)
+export SAM_CLI_TELEMETRY := 0
+export BC_SKIP_MAPPING := TRUE
+
+.PHONY: demo test lint unit template build venv lock lock-tools clean
 
 venv: $(STAMP)
 
@@ -15,10 +26,24 @@ $(STAMP): requirements/dev.txt pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# aws-sam-cli pins boto3, click and cfn-lint: it gets a virtual environment of its own (on 3.13)
+$(SAM_STAMP): requirements/sam.txt
+	@test -n "$(PY313)" || { echo "python3.13 not found (sam build needs the runtime's Python)"; exit 1; }
+	@test -x $(SAM_VENV)/bin/python || $(PY313) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	@rm -f $(SAM_VENV)/.installed-*
+	@touch $@
+
+$(CHECKOV_STAMP): requirements/checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
+	@rm -f $(CHECKOV_VENV)/.installed-*
+	@touch $@
+
 demo: $(STAMP)
 	$(BIN)/python demo/run.py
 
-test: lint unit
+test: lint template unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,6 +52,19 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+# The template: cfn-lint, sam validate --lint, checkov (suppressions carry their reason), and a
+# sam build whose functions import their handlers with the built layer.
+template: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(MAKE) --no-print-directory build
+
+build: $(STAMP) $(SAM_STAMP)
+	PATH="$(dir $(PY313)):$$PATH" $(SAM_VENV)/bin/sam build --region us-east-1 >.aws-sam-build.log 2>&1 \
+	  || { cat .aws-sam-build.log; exit 1; }
+	$(BIN)/python scripts/check_build.py $(PY313)
+
 lock:
 	rm -rf /tmp/eks-audit-lock && $(PYTHON) -m venv /tmp/eks-audit-lock
 	/tmp/eks-audit-lock/bin/pip install --quiet -r requirements/dev.in
@@ -34,4 +72,4 @@ lock:
 	 /tmp/eks-audit-lock/bin/pip freeze) > requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from dataclasses import dataclass
 
 import boto3
 import pytest
@@ -12,6 +14,7 @@ from eks_audit import clients
 from eks_audit.aws import ClusterApi
 from eks_audit.settings import Settings
 from eks_audit_local import eks_lifecycle
+from tests.helpers import ROOT
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -111,3 +114,61 @@ def create_cluster(name: str, *, tags: dict[str, str] | None = None, log_types: 
         tags=tags or {},
         **kwargs,
     )
+
+
+def load_handler(name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}_app", ROOT / "functions" / name / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Context:
+    function_name: str = "eks-audit-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:eks-audit-test"
+    aws_request_id: str = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@pytest.fixture
+def stack(settings, monkeypatch, request):
+    """The environment the template gives the functions, with a real (moto) reconcile queue."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(
+        QueueName="reconcile",
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
+    )["QueueUrl"]
+    env = {
+        "FIREHOSE_ARN": settings.firehose_arn,
+        "LOGS_ROLE_ARN": settings.logs_role_arn,
+        "RECONCILE_QUEUE_URL": queue,
+        # moto honours DelaySeconds: no wait, so that requeued messages can be read at once
+        "WAIT_CREATING_SECONDS": "0",
+        "WAIT_UPDATING_SECONDS": "0",
+        # a Powertools Logger per test: its handler binds the stdout pytest captures at creation
+        "POWERTOOLS_SERVICE_NAME": f"eks-audit-{request.node.name}",
+        "POWERTOOLS_METRICS_NAMESPACE": "EksAudit",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return {"queue": queue, "dlq": dlq, "sqs": sqs}
+
+
+def sqs_event(*bodies, receive_count=1):
+    batch = json.loads((ROOT / "events" / "sqs-batch.json").read_text())
+    template = batch["Records"][0]
+    records = []
+    for index, body in enumerate(bodies):
+        record = json.loads(json.dumps(template))
+        record["messageId"] = f"m-{index}"
+        record["body"] = body if isinstance(body, str) else json.dumps(body)
+        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+        records.append(record)
+    return {"Records": records}

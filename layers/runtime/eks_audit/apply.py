@@ -85,7 +85,7 @@ def apply_plan(plan: Plan, api: ClusterApi, settings: Settings) -> Outcome:
     elif progress.requeue_after is not None:
         verdict = Verdict.PENDING
     else:
-        verdict = Verdict.COMPLIANT
+        verdict, reason = Verdict.COMPLIANT, f"repaired ({reason})"
     return Outcome(
         cluster=cluster,
         region=plan.region,

@@ -1,0 +1,66 @@
+"""After `sam build`: import each built function's handler with the built layer, as Lambda would.
+
+Runs every import in a fresh `python3.13 -S` (no site-packages), with only the function's folder and
+the layer's `python/` on the path, so a dependency missing from the layer fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+BUILD = Path(".aws-sam/build")
+
+PROBE = """
+import importlib, sys, time
+sys.path[:0] = {paths!r}
+start = time.perf_counter()
+module = importlib.import_module({module!r})
+assert callable(getattr(module, {attribute!r})), "handler is not callable"
+print(round((time.perf_counter() - start) * 1000, 1))
+"""
+
+
+def directory_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def main(python: str) -> int:
+    template = yaml.load((BUILD / "template.yaml").read_text(), Loader=_Loader)
+    resources = template["Resources"]
+    layer = BUILD / "RuntimeLayer" / "python"
+    failures = 0
+    report = {"layer_bytes": directory_size(BUILD / "RuntimeLayer")}
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        module, attribute = resource["Properties"]["Handler"].rsplit(".", 1)
+        code = BUILD / resource["Properties"]["CodeUri"]
+        probe = PROBE.format(
+            paths=[str(code.resolve()), str(layer.resolve())], module=module, attribute=attribute
+        )
+        env = {"AWS_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
+        result = subprocess.run([python, "-S", "-c", probe], capture_output=True, text=True, env=env)
+        if result.returncode != 0:
+            failures += 1
+            print(f"FAIL {name}: {result.stderr.strip().splitlines()[-1]}")
+            continue
+        report[name] = {"import_ms": float(result.stdout.strip()), "package_bytes": directory_size(code)}
+        print(f"ok   {name}: handler {module}.{attribute} imports in {result.stdout.strip()} ms")
+    print(json.dumps(report))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "python3.13"))

@@ -1,0 +1,114 @@
+"""The first faces of `eks-audit`: output and exit codes."""
+
+import json
+
+from click.testing import CliRunner
+
+from eks_audit.delivery import control_record, encode_record
+from eks_audit_cli.main import cli
+from tests.helpers import EVENTS
+
+KEPT = json.dumps(
+    {"kind": "Event", "stage": "ResponseComplete", "requestURI": "/api/v1/pods", "verb": "list"}
+)
+HEALTH = json.dumps({"kind": "Event", "stage": "ResponseComplete", "requestURI": "/healthz", "verb": "get"})
+STARTED = json.dumps(
+    {"kind": "Event", "stage": "ResponseStarted", "requestURI": "/api/v1/pods", "verb": "get"}
+)
+LINES = "\n".join([KEPT, HEALTH, STARTED, KEPT]) + "\n"
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def test_filter_test_counts_lines_and_bytes_with_the_standard_pattern():
+    result = run("--json", "filter-test", input=LINES)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["lines"], report["kept"], report["dropped"]) == (4, 2, 2)
+    assert report["bytes_kept"] == 2 * len(KEPT)
+    assert report["bytes_dropped"] == len(HEALTH) + len(STARTED)
+
+
+def test_filter_test_prints_the_selected_lines_unchanged(tmp_path):
+    source = tmp_path / "audit.log"
+    source.write_text(LINES)
+    result = CliRunner().invoke(cli, ["filter-test", "--print", "dropped", str(source)])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [HEALTH, STARTED]
+    assert "kept 2 (50.0%)" in result.stderr
+
+
+def test_filter_test_takes_a_pattern_or_a_pattern_file(tmp_path):
+    assert json.loads(run("--json", "filter-test", "--pattern", "healthz", input=LINES).output)["kept"] == 1
+    pattern = tmp_path / "p.txt"
+    pattern.write_text('{ $.verb = "list" }\n')
+    result = run("--json", "filter-test", "--pattern-file", str(pattern), input=LINES)
+    assert json.loads(result.output)["kept"] == 2
+
+
+def test_filter_test_bad_pattern_points_at_the_position():
+    result = run("filter-test", "--pattern", "{ $.verb = }", input=LINES)
+    assert result.exit_code == 2
+    assert "position 11" in result.stderr
+
+
+def test_filter_test_empty_pattern_keeps_everything():
+    assert json.loads(run("--json", "filter-test", "--pattern", "", input=LINES).output)["dropped"] == 0
+
+
+def test_decode_writes_one_event_per_line_from_every_member(tmp_path):
+    group, stream = "/aws/eks/p/cluster", "kube-apiserver-audit-1"
+    data = (
+        control_record()
+        + encode_record(group, stream, [(1, KEPT), (2, HEALTH)])
+        + encode_record(group, stream, [(3, STARTED)])
+    )
+    obj = tmp_path / "object"
+    obj.write_bytes(data)
+    result = CliRunner().invoke(cli, ["decode", str(obj)])
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        json.loads(KEPT),
+        json.loads(HEALTH),
+        json.loads(STARTED),
+    ]
+    meta = CliRunner().invoke(cli, ["decode", "--with-metadata", str(obj)])
+    first = json.loads(meta.stdout.splitlines()[0])
+    assert (first["logGroup"], first["logStream"], first["timestamp"]) == (group, stream, 1)
+
+
+def test_decode_reports_problems_and_exits_1(tmp_path):
+    good = encode_record("/aws/eks/p/cluster", "s", [(1, KEPT), (2, "[Truncated...]")])
+    obj = tmp_path / "object"
+    obj.write_bytes(good + good[:-4])
+    result = CliRunner().invoke(cli, ["decode", str(obj), str(tmp_path / "missing")])
+    assert result.exit_code == 1
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [json.loads(KEPT)]
+    assert "truncated gzip member" in result.stderr
+    assert "not JSON" in result.stderr
+    assert "missing" in result.stderr
+
+
+def test_explain_reconcile_and_ignore():
+    created = run("explain", str(EVENTS / "eks-create-cluster.json"))
+    assert created.exit_code == 0
+    assert json.loads(created.output) == {
+        "action": "reconcile",
+        "cluster": "payments-prod",
+        "region": "us-east-1",
+        "account": "123456789012",
+        "trigger": "CreateCluster",
+    }
+    failed = run("explain", "-", input=(EVENTS / "eks-create-cluster-failed.json").read_text())
+    assert json.loads(failed.output)["action"] == "ignore"
+
+
+def test_explain_malformed_names_the_field_and_exits_2():
+    event = json.loads((EVENTS / "eks-create-cluster.json").read_text())
+    del event["detail"]["requestParameters"]["name"]
+    result = run("explain", "-", input=json.dumps(event))
+    assert result.exit_code == 2
+    assert "detail.requestParameters.name" in result.stderr
+    assert result.stdout == ""

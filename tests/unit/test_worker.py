@@ -1,0 +1,89 @@
+"""The worker's requeue: delays within SQS's cap, chained waits, jitter, the update id carried."""
+
+import json
+
+import pytest
+
+from eks_audit.intake import ReconcileRequest
+from eks_audit.model import Outcome, Verdict
+from eks_audit.settings import Settings
+from eks_audit.worker import ReconcileFailed, ResultKind, Worker, split_delay
+
+SETTINGS = Settings(
+    firehose_arn="arn:aws:firehose:us-east-1:123456789012:deliverystream/s",
+    logs_role_arn="arn:aws:iam::123456789012:role/r",
+    reconcile_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/q",
+)
+
+
+class FakeSqs:
+    def __init__(self):
+        self.sent = []
+
+    def send_message(self, **kwargs):
+        self.sent.append(kwargs)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [(0, (0, 0)), (60, (60, 0)), (900, (900, 0)), (901, (900, 1)), (4000, (900, 3100))],
+)
+def test_split_delay(seconds, expected):
+    assert split_delay(seconds) == expected
+
+
+def worker(sqs, monkeypatch, outcome: Outcome | None = None, jitter=lambda s: 0) -> Worker:
+    if outcome is not None:
+        monkeypatch.setattr("eks_audit.worker.reconcile", lambda *a, **k: outcome)
+    return Worker(SETTINGS, "us-east-1", api_for_region=lambda r: None, sqs=sqs, jitter=jitter)
+
+
+def test_pending_outcome_is_requeued_with_the_update_id(monkeypatch):
+    sqs = FakeSqs()
+    outcome = Outcome("c", "us-east-1", Verdict.PENDING, "update issued", requeue_after=30, update_id="u-9")
+    result = worker(sqs, monkeypatch, outcome, jitter=lambda s: 3).handle(
+        ReconcileRequest("c", "us-east-1", trigger="CreateCluster")
+    )
+    assert result.kind is ResultKind.RECONCILED and result.requeued_after == 33
+    (sent,) = sqs.sent
+    assert sent["DelaySeconds"] == 33
+    assert json.loads(sent["MessageBody"]) == {
+        "cluster": "c",
+        "region": "us-east-1",
+        "trigger": "CreateCluster",
+        "update_id": "u-9",
+    }
+
+
+def test_wait_longer_than_sqs_allows_is_chained(monkeypatch):
+    sqs = FakeSqs()
+    outcome = Outcome("c", "us-east-1", Verdict.PENDING, "creating", requeue_after=2000)
+    w = worker(sqs, monkeypatch, outcome)
+    w.handle(ReconcileRequest("c", "us-east-1"))
+    assert sqs.sent[0]["DelaySeconds"] == 900
+    chained = ReconcileRequest(**json.loads(sqs.sent[0]["MessageBody"]))
+    assert chained.wait_seconds == 1100
+    deferred = w.handle(chained)
+    assert deferred.kind is ResultKind.DEFERRED
+    assert sqs.sent[1]["DelaySeconds"] == 900
+    assert json.loads(sqs.sent[1]["MessageBody"])["wait_seconds"] == 200
+
+
+def test_default_jitter_spreads_up_to_a_tenth():
+    w = Worker(SETTINGS, "us-east-1", api_for_region=lambda r: None, sqs=FakeSqs())
+    values = {w.jitter(100) for _ in range(200)}
+    assert values <= set(range(11)) and len(values) > 3
+    assert w.jitter(0) == 0
+
+
+def test_error_outcome_raises_so_the_message_is_retried(monkeypatch):
+    outcome = Outcome("c", "us-east-1", Verdict.ERROR, "AccessDeniedException: no")
+    with pytest.raises(ReconcileFailed, match="AccessDenied"):
+        worker(FakeSqs(), monkeypatch, outcome).handle(ReconcileRequest("c", "us-east-1"))
+
+
+def test_compliant_is_not_requeued_and_counts_as_nothing_changed(monkeypatch):
+    sqs = FakeSqs()
+    outcome = Outcome("c", "us-east-1", Verdict.COMPLIANT, "ok")
+    result = worker(sqs, monkeypatch, outcome).handle(ReconcileRequest("c", "us-east-1"))
+    assert sqs.sent == [] and not result.changed and not result.onboarded
