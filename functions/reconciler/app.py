@@ -68,7 +68,8 @@ def record_handler(record: SQSRecord) -> None:
         count("Errors")
         logger.error(f"misconfigured function: {exc}")
         raise
-    logger.append_keys(cluster=decision.cluster, region=decision.region, trigger=decision.trigger)
+    # thread-safe keys: correct in Lambda, and where several pollers share the module (local cloud)
+    logger.thread_safe_append_keys(cluster=decision.cluster, region=decision.region, trigger=decision.trigger)
     try:
         result = reconciler.handle(decision)
         report(result)
@@ -77,7 +78,7 @@ def record_handler(record: SQSRecord) -> None:
         logger.error(f"reconcile failed: {exc.outcome.reason}", extra={"receive_count": receive_count})
         raise
     finally:
-        logger.remove_keys(["cluster", "region", "trigger"])
+        logger.thread_safe_remove_keys(["cluster", "region", "trigger"])
 
 
 def report(result) -> None:

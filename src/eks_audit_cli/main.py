@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import click
 
-from . import decode, explain, filter_test
+from . import decode, explain, filter_test, local
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,4 @@ def cli(ctx: click.Context, regions, profile, endpoint_url, as_json) -> None:
 cli.add_command(filter_test.command)
 cli.add_command(decode.command)
 cli.add_command(explain.command)
+cli.add_command(local.group)

@@ -12,7 +12,7 @@ is unwrapped.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -171,12 +171,13 @@ def encode_record(
     owner: str = "123456789012",
     filter_names: Iterable[str] = ("eks-audit",),
     first_id: int = 0,
+    ids: Sequence[str] | None = None,
 ) -> bytes:
     """One gzip member as CloudWatch Logs hands it to Firehose (the local cloud and tests use it)."""
     import json
 
     events = [
-        {"id": str(first_id + index), "timestamp": timestamp, "message": message}
+        {"id": ids[index] if ids else str(first_id + index), "timestamp": timestamp, "message": message}
         for index, (timestamp, message) in enumerate(messages)
     ]
     record = {

@@ -1,0 +1,87 @@
+"""`eks-audit local serve`: the local cloud, until interrupted."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+import click
+
+
+def activity_line(record: dict) -> str | None:
+    """One readable line per controller log record (None for what is not worth a line)."""
+    message = record.get("message", "")
+    if not isinstance(message, str) or message.startswith("sweeping 0 "):
+        return None
+    cluster = record.get("cluster")
+    level = record.get("level", "INFO")
+    prefix = f"[{level.lower()}] " if level != "INFO" else ""
+    return f"controller: {prefix}{cluster + ': ' if cluster else ''}{message}"
+
+
+@click.group("local")
+def group() -> None:
+    """The local cloud: the whole system on this machine, no AWS account."""
+
+
+@group.command("serve")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=4566, show_default=True, help="0 picks a free port."
+)
+@click.option(
+    "--faults", default="", help="Fail EKS and CloudWatch Logs calls at random: throttle=R,error=R."
+)
+@click.option(
+    "--creating-seconds",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="How long a new cluster is CREATING.",
+)
+@click.option(
+    "--update-seconds", type=float, default=2.0, show_default=True, help="How long a logging update takes."
+)
+@click.option(
+    "--sweep-interval", type=float, default=60.0, show_default=True, help="Seconds between sweeps (0: none)."
+)
+@click.option("--quiet", is_flag=True, help="Do not print the controller's activity.")
+@click.pass_obj
+def serve(globals_, port, faults, creating_seconds, update_seconds, sweep_interval, quiet) -> None:
+    """Run moto with eks-audit's overlays, the stack deployed from template.yaml and the controller
+    attached, until interrupted. Prints `READY http://127.0.0.1:<port>` once clients can use it."""
+    from eks_audit_local.gateway import Faults
+    from eks_audit_local.server import LocalCloud, Timings
+
+    try:
+        parsed_faults = Faults.parse(faults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+
+    def on_record(record: dict) -> None:
+        line = None if quiet else activity_line(record)
+        if line:
+            click.echo(line, err=True)
+
+    region = globals_.regions[0] if globals_.regions else "us-east-1"
+    timings = Timings(creating=creating_seconds, update=update_seconds, sweep_interval=sweep_interval)
+    cloud = LocalCloud(port=port, region=region, faults=parsed_faults, timings=timings, on_record=on_record)
+    try:
+        cloud.start()
+    except OSError as exc:
+        click.echo(f"eks-audit local serve: cannot listen on 127.0.0.1:{port}: {exc.strerror}", err=True)
+        sys.exit(1)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    outputs = cloud.stack.outputs()
+    click.echo(
+        f"stack deployed in {region}: bucket {outputs['BucketName']}, queue {outputs['ReconcileQueueUrl']}",
+        err=True,
+    )
+    click.echo(f"consumer stand-in queue: {cloud.consumer_queue_url}", err=True)
+    click.echo(f"READY {cloud.endpoint}")
+    sys.stdout.flush()
+    stop.wait()
+    click.echo("stopping...", err=True)
+    cloud.stop()

@@ -1,0 +1,197 @@
+"""The functions attached in-process: a poller plays Lambda's SQS event source mapping for the
+reconciler (batches, partial batch failures, visibility timeout, redrive by the queue), a timer
+plays the sweep schedule. The handlers are the real ones from functions/, run unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+log = logging.getLogger("eks_audit_local.controller")
+
+
+def load_function(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"eks_audit_function_{name}", FUNCTIONS / name / "app.py")
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(FUNCTIONS / name / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = ""
+    invoked_function_arn: str = ""
+    deadline: float = 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+class LogSink(io.TextIOBase):
+    """Where the handlers' Powertools logs go: each JSON line is handed to `on_record`."""
+
+    def __init__(self, on_record: Callable[[dict[str, Any]], None]):
+        self.on_record = on_record
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        self._partial += text
+        while "\n" in self._partial:
+            line, self._partial = self._partial.split("\n", 1)
+            if line.startswith("{"):
+                try:
+                    self.on_record(json.loads(line))
+                except ValueError:
+                    pass
+        return len(text)
+
+
+def redirect_logs(module: ModuleType, sink: LogSink) -> None:
+    handler_logger = getattr(module, "logger", None)
+    if handler_logger is None:
+        return
+    for handler in logging.getLogger(handler_logger.name).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sink)
+
+
+def to_lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attributes.get("SentTimestamp", "0"),
+            "SenderId": attributes.get("SenderId", ""),
+            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
+        },
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+class Controller:
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        region: str,
+        *,
+        on_record: Callable[[dict[str, Any]], None],
+        visibility_seconds: int = 2,
+        sweep_interval: float = 60.0,
+        pollers: int = 2,
+    ):
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self.region = region
+        self.visibility_seconds = visibility_seconds
+        self.sweep_interval = sweep_interval
+        self.pollers = pollers
+        self.sink = LogSink(on_record)
+        self.reconciler = load_function("reconciler")
+        self.sweeper = load_function("sweeper")
+        redirect_logs(self.reconciler, self.sink)
+        redirect_logs(self.sweeper, self.sink)
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.stats = {"batches": 0, "messages": 0, "failures": 0, "sweeps": 0}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        for index in range(self.pollers):
+            self._spawn(self._poll, f"reconciler-poller-{index}")
+        if self.sweep_interval > 0:
+            self._spawn(self._schedule, "sweep-schedule")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
+
+    def invoke_sweeper(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What `sam remote invoke` of the sweeper does, in-process."""
+        context = LambdaContext(
+            "eks-audit-SweeperFunction", aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + 300
+        )
+        with self._lock:
+            self.stats["sweeps"] += 1
+        return self.sweeper.handler(payload or {}, context)
+
+    def _schedule(self) -> None:
+        scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+        while not self.stopping.wait(self.sweep_interval):
+            try:
+                self.invoke_sweeper(scheduled)
+            except Exception:  # a failed sweep is retried by the next one, as with the real schedule
+                log.exception("sweep failed")
+
+    def _poll(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.poll_once(wait_seconds=1)
+            except Exception:
+                if not self.stopping.is_set():
+                    log.exception("poller error")
+                    time.sleep(0.5)
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        """One receive -> invoke -> delete cycle; returns how many messages were handled."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+            VisibilityTimeout=self.visibility_seconds,
+            AttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [to_lambda_record(m, self.queue_arn, self.region) for m in messages]}
+        context = LambdaContext(
+            "eks-audit-ReconcilerFunction", aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + 60
+        )
+        try:
+            response = self.reconciler.handler(event, context)
+        except Exception:
+            log.exception("reconciler invocation failed: the batch becomes visible again")
+            return len(messages)
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        with self._lock:
+            self.stats["batches"] += 1
+            self.stats["messages"] += len(messages)
+            self.stats["failures"] += len(failed)
+        return len(messages)

@@ -1,0 +1,153 @@
+"""Subscription delivery as AWS does it, on top of moto (which sends every log event, unfiltered,
+and writes one object per record).
+
+After `install()`:
+- a subscription filter's pattern is applied with eks-audit's own evaluator before delivery;
+- CloudWatch Logs sends a CONTROL_MESSAGE record to a Firehose when a filter is created;
+- Firehose buffers records and writes one object per flush: the records' gzip members
+  concatenated, under `<prefix>YYYY/MM/dd/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>`,
+  which is what real Firehose with compression UNCOMPRESSED writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from eks_audit.delivery import control_record
+from eks_audit.filter_pattern import CompiledPattern, PatternError, compile_pattern
+
+
+@dataclass
+class Buffering:
+    seconds: float = 1.0
+    max_bytes: int = 5 * 1024 * 1024
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # stream ARN -> (first record time, records)
+    pending: dict[str, tuple[float, list[bytes]]] = field(default_factory=dict)
+    stats: dict[str, int] = field(
+        default_factory=lambda: {"records": 0, "objects": 0, "events_kept": 0, "events_dropped": 0}
+    )
+
+
+BUFFERING = Buffering()
+_installed = False
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> CompiledPattern | None:
+    try:
+        return compile_pattern(pattern)
+    except PatternError:
+        return None  # unsupported here (space-delimited): deliver everything, as moto would
+
+
+def install(buffer_seconds: float | None = None) -> Buffering:
+    global _installed
+    if buffer_seconds is not None:
+        BUFFERING.seconds = buffer_seconds
+    if _installed:
+        return BUFFERING
+    _installed = True
+
+    from moto.firehose.models import FirehoseBackend
+    from moto.logs.models import LogGroup, LogStream
+
+    original_send = LogStream._send_log_events
+    original_put_filter = LogGroup.put_subscription_filter
+    original_firehose_send = FirehoseBackend.send_log_event
+
+    def send_log_events(self, service, destination_arn, filter_name, log_events):
+        subscription = self.log_group.subscription_filters.get(filter_name)
+        pattern = _compiled(subscription.filter_pattern if subscription else "")
+        kept = log_events if pattern is None else [e for e in log_events if pattern.matches(e["message"])]
+        with BUFFERING.lock:
+            BUFFERING.stats["events_kept"] += len(kept)
+            BUFFERING.stats["events_dropped"] += len(log_events) - len(kept)
+        if kept:
+            original_send(self, service, destination_arn, filter_name, kept)
+
+    def put_subscription_filter(self, filter_name, filter_pattern, destination_arn, role_arn):
+        is_new = filter_name not in self.subscription_filters
+        original_put_filter(self, filter_name, filter_pattern, destination_arn, role_arn)
+        if is_new and destination_arn.split(":")[2] == "firehose":
+            _buffer(destination_arn, control_record())
+
+    def firehose_send_log_event(
+        self, delivery_stream_arn, filter_name, log_group_name, log_stream_name, log_events
+    ):
+        from eks_audit.delivery import encode_record
+
+        member = encode_record(
+            log_group_name,
+            log_stream_name,
+            [(event["timestamp"], event["message"]) for event in log_events],
+            owner=self.account_id,
+            filter_names=(filter_name,),
+            ids=[event["id"] for event in log_events],
+        )
+        _buffer(delivery_stream_arn, member)
+
+    del original_firehose_send
+    LogStream._send_log_events = send_log_events
+    LogGroup.put_subscription_filter = put_subscription_filter
+    FirehoseBackend.send_log_event = firehose_send_log_event
+    return BUFFERING
+
+
+def _buffer(stream_arn: str, member: bytes) -> None:
+    with BUFFERING.lock:
+        started, records = BUFFERING.pending.get(stream_arn, (time.monotonic(), []))
+        records.append(member)
+        BUFFERING.pending[stream_arn] = (started, records)
+        BUFFERING.stats["records"] += 1
+        full = sum(map(len, records)) >= BUFFERING.max_bytes
+    if full:
+        flush(stream_arn)
+
+
+def flush(stream_arn: str | None = None, *, only_due: bool = False) -> int:
+    """Write buffered records as objects; returns how many objects were written."""
+    from moto.firehose.models import firehose_backends
+
+    now = time.monotonic()
+    with BUFFERING.lock:
+        due = {
+            arn: records
+            for arn, (started, records) in BUFFERING.pending.items()
+            if (stream_arn is None or arn == stream_arn)
+            and (not only_due or now - started >= BUFFERING.seconds)
+        }
+        for arn in due:
+            del BUFFERING.pending[arn]
+    written = 0
+    for arn, records in due.items():
+        parts = arn.split(":")
+        account, region = parts[4], parts[3]
+        backend = firehose_backends[account][region]
+        stream = backend.lookup_name_from_arn(arn)
+        if stream is None:
+            continue
+        backend.put_s3_records(
+            stream.delivery_stream_name,
+            stream.version_id,
+            stream.destinations[0]["S3"],  # moto keeps the S3 view of an ExtendedS3 destination here
+            [{"Data": record} for record in records],
+        )
+        written += 1
+    with BUFFERING.lock:
+        BUFFERING.stats["objects"] += written
+    return written
+
+
+def pending_records(stream_arn: str | None = None) -> int:
+    with BUFFERING.lock:
+        return sum(len(r) for arn, (_, r) in BUFFERING.pending.items() if stream_arn in (None, arn))
+
+
+def stats() -> dict[str, Any]:
+    with BUFFERING.lock:
+        return dict(BUFFERING.stats)

@@ -1,0 +1,308 @@
+"""Deploy the stack of template.yaml onto the local cloud, from the template's own definitions.
+
+Each resource type has a creator that turns the (evaluated) CloudFormation properties into the
+API calls CloudFormation would make; the functions are not created (there is no Lambda runtime
+here) but their environment is evaluated, for the in-process controller to run with. Written by
+hand because moto's CloudFormation skips Firehose, subscription filters and several policies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .template import Context, load_template
+
+_REF_RE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}")
+
+
+@dataclass
+class Stack:
+    context: Context
+    clients: Callable[[str], Any]
+    created: list[str] = field(default_factory=list)
+    function_environment: dict[str, str] = field(default_factory=dict)
+
+    def output(self, name: str) -> str:
+        return self.context.resolve(self.context.template["Outputs"][name]["Value"])
+
+    def outputs(self) -> dict[str, str]:
+        return {name: self.output(name) for name in self.context.template["Outputs"]}
+
+
+def dependencies(resource: Mapping[str, Any], names: set[str]) -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Ref" and value in names:
+                    found.add(value)
+                elif key == "Fn::GetAtt":
+                    found.add(value[0])
+                elif key == "Fn::Sub":
+                    text = value[0] if isinstance(value, list) else value
+                    found.update(n for n in _REF_RE.findall(text) if n in names)
+                    walk(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(resource.get("Properties", {}))
+    depends = resource.get("DependsOn", [])
+    found.update([depends] if isinstance(depends, str) else depends)
+    return found & names
+
+
+def creation_order(resources: Mapping[str, Any]) -> list[str]:
+    names = set(resources)
+    graph = {name: dependencies(spec, names) for name, spec in resources.items()}
+    order: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in done:
+            return
+        if name in path:
+            raise ValueError(f"dependency cycle: {' -> '.join((*path, name))}")
+        for dependency in sorted(graph[name]):
+            visit(dependency, (*path, name))
+        done.add(name)
+        order.append(name)
+
+    for name in sorted(names):
+        visit(name, ())
+    return order
+
+
+def deploy(
+    clients: Callable[[str], Any],
+    parameters: Mapping[str, str],
+    *,
+    region: str = "us-east-1",
+    account: str = "123456789012",
+    overrides: Mapping[str, Any] | None = None,
+) -> Stack:
+    """Create every resource; `overrides` replaces properties by logical id (compressed timings)."""
+    template = load_template()
+    context = Context(template, dict(parameters), region=region, account=account)
+    stack = Stack(context, clients)
+    resources = template["Resources"]
+    for name in creation_order(resources):
+        spec = resources[name]
+        if "Condition" in spec and not context.condition(spec["Condition"]):
+            continue
+        properties = context.resolve(spec.get("Properties", {}))
+        properties.update((overrides or {}).get(name, {}))
+        creator = _CREATORS.get(spec["Type"])
+        if creator is None:
+            raise ValueError(f"{name}: the local cloud cannot create {spec['Type']}")
+        creator(stack, name, properties)
+        stack.created.append(name)
+    stack.function_environment = {
+        key: str(value)
+        for key, value in context.resolve(template["Globals"]["Function"]["Environment"]["Variables"]).items()
+    }
+    return stack
+
+
+# -- creators: CloudFormation properties -> API calls ---------------------------------------------
+
+
+def _bucket(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    s3 = stack.clients("s3")
+    bucket = p["BucketName"]
+    region = stack.context.region
+    kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **kwargs)
+    encryption = p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                    **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {}),
+                }
+                for rule in encryption
+            ]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"]
+    )
+    s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=p["OwnershipControls"])
+    rules = []
+    for rule in p["LifecycleConfiguration"]["Rules"]:
+        rules.append(
+            {
+                "ID": rule["Id"],
+                "Status": rule["Status"],
+                "Filter": {"Prefix": ""},
+                "Expiration": {"Days": int(rule["ExpirationInDays"])},
+                "AbortIncompleteMultipartUpload": rule["AbortIncompleteMultipartUpload"],
+            }
+        )
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    topics = []
+    for config in p.get("NotificationConfiguration", {}).get("TopicConfigurations", []):
+        key_rules = [{"Name": r["Name"], "Value": r["Value"]} for r in config["Filter"]["S3Key"]["Rules"]]
+        topics.append(
+            {
+                "TopicArn": config["Topic"],
+                "Events": [config["Event"]],
+                "Filter": {"Key": {"FilterRules": key_rules}},
+            }
+        )
+    if topics:
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration={"TopicConfigurations": topics}
+        )
+    stack.context.refs[name] = bucket
+    stack.context.attributes[(name, "Arn")] = f"arn:aws:s3:::{bucket}"
+
+
+def _bucket_policy(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    stack.clients("s3").put_bucket_policy(Bucket=p["Bucket"], Policy=json.dumps(p["PolicyDocument"]))
+
+
+def _role(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    iam = stack.clients("iam")
+    role_name = f"{stack.context.ref('AWS::StackName')}-{name}"
+    role = iam.create_role(
+        RoleName=role_name,
+        AssumeRolePolicyDocument=json.dumps(p["AssumeRolePolicyDocument"]),
+        Description=p.get("Description", ""),
+    )["Role"]
+    for policy in p.get("Policies", []):
+        iam.put_role_policy(
+            RoleName=role_name,
+            PolicyName=policy["PolicyName"],
+            PolicyDocument=json.dumps(policy["PolicyDocument"]),
+        )
+    stack.context.refs[name] = role_name
+    stack.context.attributes[(name, "Arn")] = role["Arn"]
+
+
+def _delivery_stream(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    firehose = stack.clients("firehose")
+    stream_name = f"{stack.context.ref('AWS::StackName')}-{name}"
+    destination = dict(p["ExtendedS3DestinationConfiguration"])
+    hints = destination.get("BufferingHints", {})
+    destination["BufferingHints"] = {k: int(v) for k, v in hints.items()}
+    arn = firehose.create_delivery_stream(
+        DeliveryStreamName=stream_name,
+        DeliveryStreamType=p["DeliveryStreamType"],
+        ExtendedS3DestinationConfiguration=destination,
+    )["DeliveryStreamARN"]
+    stack.context.refs[name] = stream_name
+    stack.context.attributes[(name, "Arn")] = arn
+
+
+def _topic(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    arn = stack.clients("sns").create_topic(
+        Name=f"{stack.context.ref('AWS::StackName')}-{name}",
+        Attributes={"KmsMasterKeyId": p["KmsMasterKeyId"]} if "KmsMasterKeyId" in p else {},
+    )["TopicArn"]
+    stack.context.refs[name] = arn
+    stack.context.attributes[(name, "TopicName")] = arn.rsplit(":", 1)[1]
+
+
+def _topic_policy(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    for topic in p["Topics"]:
+        stack.clients("sns").set_topic_attributes(
+            TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(p["PolicyDocument"])
+        )
+
+
+def _subscription(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    arn = stack.clients("sns").subscribe(
+        TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"]
+    )["SubscriptionArn"]
+    stack.context.refs[name] = arn
+
+
+def _queue(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    sqs = stack.clients("sqs")
+    attributes = {
+        key: json.dumps(value)
+        if isinstance(value, dict)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+        for key, value in p.items()
+    }
+    url = sqs.create_queue(QueueName=f"{stack.context.ref('AWS::StackName')}-{name}", Attributes=attributes)[
+        "QueueUrl"
+    ]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    stack.context.refs[name] = url
+    stack.context.attributes[(name, "Arn")] = arn
+    stack.context.attributes[(name, "QueueName")] = arn.rsplit(":", 1)[1]
+
+
+def _queue_policy(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    for url in p["Queues"]:
+        stack.clients("sqs").set_queue_attributes(
+            QueueUrl=url, Attributes={"Policy": json.dumps(p["PolicyDocument"])}
+        )
+
+
+def _alarm(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    stack.clients("cloudwatch").put_metric_alarm(
+        AlarmName=f"{stack.context.ref('AWS::StackName')}-{name}",
+        AlarmDescription=p.get("AlarmDescription", ""),
+        Namespace=p["Namespace"],
+        MetricName=p["MetricName"],
+        Dimensions=p["Dimensions"],
+        Statistic=p["Statistic"],
+        Period=int(p["Period"]),
+        EvaluationPeriods=int(p["EvaluationPeriods"]),
+        Threshold=float(p["Threshold"]),
+        ComparisonOperator=p["ComparisonOperator"],
+        TreatMissingData=p["TreatMissingData"],
+        AlarmActions=p.get("AlarmActions", []),
+    )
+
+
+def _rule(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    events = stack.clients("events")
+    rule_name = f"{stack.context.ref('AWS::StackName')}-{name}"
+    arn = events.put_rule(
+        Name=rule_name, EventPattern=json.dumps(p["EventPattern"]), Description=p["Description"]
+    )["RuleArn"]
+    targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in p["Targets"]]
+    events.put_targets(Rule=rule_name, Targets=targets)
+    stack.context.refs[name] = rule_name
+    stack.context.attributes[(name, "Arn")] = arn
+
+
+def _function(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    """Run in-process by the local cloud's controller: nothing to create."""
+    stack.context.refs[name] = f"{stack.context.ref('AWS::StackName')}-{name}"
+
+
+def _layer(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    stack.context.refs[name] = f"arn:aws:lambda:{stack.context.region}:{stack.context.account}:layer:{name}:1"
+
+
+_CREATORS: dict[str, Callable[[Stack, str, dict[str, Any]], None]] = {
+    "AWS::S3::Bucket": _bucket,
+    "AWS::S3::BucketPolicy": _bucket_policy,
+    "AWS::IAM::Role": _role,
+    "AWS::KinesisFirehose::DeliveryStream": _delivery_stream,
+    "AWS::SNS::Topic": _topic,
+    "AWS::SNS::TopicPolicy": _topic_policy,
+    "AWS::SNS::Subscription": _subscription,
+    "AWS::SQS::Queue": _queue,
+    "AWS::SQS::QueuePolicy": _queue_policy,
+    "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::Events::Rule": _rule,
+    "AWS::Serverless::Function": _function,
+    "AWS::Serverless::LayerVersion": _layer,
+}

@@ -1,0 +1,207 @@
+"""The local cloud's front door: a WSGI middleware around moto's server that plays CloudTrail
+(every watched call becomes an "AWS API Call via CloudTrail" event on the default bus, failed calls
+with errorCode) and injects faults (throttling and server errors at given rates) into EKS and
+CloudWatch Logs calls.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+_CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d+/([a-z0-9-]+)/([a-z0-9-]+)/")
+# EKS is REST: (method, path) -> operation for the calls CloudTrail events are emitted for
+_EKS_ROUTES = [
+    ("POST", re.compile(r"^/clusters/?$"), "CreateCluster"),
+    ("DELETE", re.compile(r"^/clusters/(?P<name>[^/]+)/?$"), "DeleteCluster"),
+    ("POST", re.compile(r"^/clusters/(?P<name>[^/]+)/update-config/?$"), "UpdateClusterConfig"),
+    ("GET", re.compile(r"^/clusters/?$"), "ListClusters"),
+    ("GET", re.compile(r"^/clusters/(?P<name>[^/]+)/?$"), "DescribeCluster"),
+    ("GET", re.compile(r"^/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)/?$"), "DescribeUpdate"),
+]
+WATCHED = {
+    "eks": {"CreateCluster", "UpdateClusterConfig", "DeleteCluster"},
+    "logs": {"CreateLogGroup", "DeleteLogGroup", "PutSubscriptionFilter", "DeleteSubscriptionFilter"},
+}
+FAULTY_SERVICES = ("eks", "logs")
+
+
+@dataclass
+class Faults:
+    throttle: float = 0.0
+    error: float = 0.0
+    seed: int | None = None
+    counts: dict[str, int] = field(default_factory=lambda: {"throttle": 0, "error": 0, "calls": 0})
+    _random: random.Random = field(default_factory=random.Random)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        for name, rate in (("throttle", self.throttle), ("error", self.error)):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"--faults {name}={rate}: expected a fraction between 0 and 1")
+        if self.seed is not None:
+            self._random.seed(self.seed)
+
+    @classmethod
+    def parse(cls, text: str | None) -> Faults:
+        """`throttle=0.3,error=0.1` -> Faults(0.3, 0.1); a clear error names what is wrong."""
+        if not text:
+            return cls()
+        values: dict[str, float] = {}
+        for part in text.split(","):
+            key, sep, value = part.partition("=")
+            key = key.strip()
+            if not sep or key not in ("throttle", "error", "seed"):
+                raise ValueError(f"--faults: expected throttle=R,error=R (R a fraction), got {part!r}")
+            try:
+                values[key] = float(value)
+            except ValueError:
+                raise ValueError(f"--faults {key}: expected a number, got {value!r}") from None
+        seed = values.pop("seed", None)
+        return cls(seed=None if seed is None else int(seed), **values)
+
+    def draw(self) -> str | None:
+        with self._lock:
+            self.counts["calls"] += 1
+            roll = self._random.random()
+            if roll < self.throttle:
+                self.counts["throttle"] += 1
+                return "throttle"
+            if roll < self.throttle + self.error:
+                self.counts["error"] += 1
+                return "error"
+        return None
+
+
+@dataclass
+class Call:
+    service: str
+    region: str
+    operation: str | None
+    params: dict[str, Any]
+    access_key: str
+
+
+def identify(environ: dict[str, Any], body: bytes) -> Call | None:
+    match = _CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not match:
+        return None
+    access_key, region, service = match.groups()
+    params: dict[str, Any] = {}
+    if body:
+        try:
+            parsed = json.loads(body)
+            params = parsed if isinstance(parsed, dict) else {}
+        except ValueError:
+            params = {}
+    operation = None
+    if service == "logs":
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        operation = target.rpartition(".")[2] or None
+    elif service == "eks":
+        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        for route_method, pattern, name in _EKS_ROUTES:
+            found = pattern.match(path) if method == route_method else None
+            if found:
+                operation = name
+                params = {**found.groupdict(), **params}
+                break
+    return Call(service, region, operation, params, access_key)
+
+
+def _error_body(service: str, code: str, message: str) -> tuple[dict[str, str], bytes]:
+    if service == "logs":
+        return {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(
+            {"__type": code, "message": message}
+        ).encode()
+    return {"Content-Type": "application/json", "x-amzn-ErrorType": code}, json.dumps(
+        {"message": message}
+    ).encode()
+
+
+class Gateway:
+    """WSGI middleware: faults first, then moto, then CloudTrail."""
+
+    def __init__(self, app: Callable, faults: Faults, emit: Callable[[str, str, dict[str, Any]], None]):
+        self.app = app
+        self.faults = faults
+        self.emit = emit
+        self.account = "123456789012"
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        import io
+
+        environ["wsgi.input"] = io.BytesIO(body)
+        call = identify(environ, body)
+        if call is not None and call.service in FAULTY_SERVICES and call.operation:
+            fault = self.faults.draw() if (self.faults.throttle or self.faults.error) else None
+            if fault is not None:
+                code, status, message = (
+                    ("ThrottlingException", "400 Bad Request", "Rate exceeded")
+                    if fault == "throttle"
+                    else ("ServiceUnavailableException", "503 Service Unavailable", "injected server error")
+                )
+                if call.service == "logs" and fault == "error":
+                    code = "ServiceUnavailableException"
+                headers, payload = _error_body(call.service, code, message)
+                start_response(status, list(headers.items()) + [("Content-Length", str(len(payload)))])
+                self._cloudtrail(call, int(status.split()[0]), payload, code)
+                return [payload]
+
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list, exc_info=None):
+            captured["status"] = int(status.split()[0])
+            captured["headers"] = dict(headers)
+            return start_response(status, headers, exc_info)
+
+        chunks = list(self.app(environ, capture))
+        if call is not None and call.operation in WATCHED.get(call.service, ()):
+            payload = b"".join(chunks)
+            error = captured["headers"].get("x-amzn-ErrorType") or captured["headers"].get("X-Amzn-ErrorType")
+            self._cloudtrail(call, captured["status"], payload, error)
+        return chunks
+
+    def _cloudtrail(self, call: Call, status: int, payload: bytes, error_code: str | None) -> None:
+        if call.operation not in WATCHED.get(call.service, ()):
+            return
+        try:
+            response = json.loads(payload) if payload else None
+        except ValueError:
+            response = None
+        if status >= 400 and not error_code and isinstance(response, dict):
+            error_code = str(response.get("__type", "")).rpartition("#")[2] or "UnknownError"
+        detail: dict[str, Any] = {
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "IAMUser", "accountId": self.account, "accessKeyId": call.access_key},
+            "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventSource": f"{call.service}.amazonaws.com",
+            "eventName": call.operation,
+            "awsRegion": call.region,
+            "sourceIPAddress": "127.0.0.1",
+            "userAgent": "eks-audit-local",
+            "requestParameters": call.params,
+            "responseElements": response
+            if status < 400 and isinstance(response, dict) and response
+            else None,
+            "requestID": str(uuid.uuid4()),
+            "eventID": str(uuid.uuid4()),
+            "readOnly": False,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "recipientAccountId": self.account,
+        }
+        if status >= 400:
+            detail["errorCode"] = error_code or "UnknownError"
+            message = response.get("message") if isinstance(response, dict) else None
+            detail["errorMessage"] = message or ""
+        self.emit(call.region, f"aws.{call.service}", detail)

@@ -1,0 +1,216 @@
+"""The local cloud: moto's server with eks-audit's overlays, the stack of template.yaml deployed on
+it, and the controller attached in-process. `eks-audit local serve` runs one until interrupted;
+the demo and the end-to-end tests start one in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from . import delivery, eks_lifecycle
+from .controller import Controller
+from .deploy import Stack, deploy
+from .gateway import Faults, Gateway
+
+ACCOUNT = "123456789012"
+CONSUMER_ACCOUNT = "210987654321"
+EXTERNAL_ID = "eks-audit-local-external-id"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+def _quiet_handler():
+    from werkzeug.serving import WSGIRequestHandler
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: object, **kwargs: object) -> None:
+            pass
+
+    return QuietHandler
+
+
+_QuietHandler = _quiet_handler()
+
+
+@dataclass
+class Timings:
+    """Compressed AWS timings (seconds)."""
+
+    creating: float = 5.0
+    update: float = 2.0
+    firehose_buffer: float = 1.0
+    requeue_creating: int = 2
+    requeue_updating: int = 1
+    visibility: int = 2
+    sweep_interval: float = 60.0
+
+
+@dataclass
+class LocalCloud:
+    port: int = 0
+    region: str = "us-east-1"
+    faults: Faults = field(default_factory=Faults)
+    timings: Timings = field(default_factory=Timings)
+    controller_enabled: bool = True
+    on_record: Callable[[dict[str, Any]], None] = lambda record: None
+    extra_parameters: dict[str, str] = field(default_factory=dict)
+
+    endpoint: str = ""
+    stack: Stack | None = None
+    controller: Controller | None = None
+    consumer_queue_url: str = ""
+    _server: Any = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _saved_environ: dict[str, str | None] = field(default_factory=dict)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> LocalCloud:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        eks_lifecycle.install(creating_seconds=self.timings.creating, update_seconds=self.timings.update)
+        delivery.install(buffer_seconds=self.timings.firehose_buffer)
+        app = Gateway(DomainDispatcherApplication(create_backend_app), self.faults, self._emit)
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
+        self.port = self._server.server_port
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._spawn(self._server.serve_forever, "moto-server")
+        self._spawn(self._flush_firehose, "firehose-buffer")
+        self._set_environment()
+        self._deploy()
+        if self.controller_enabled:
+            self._attach_controller()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.controller is not None:
+            self.controller.stop()
+        delivery.flush()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # -- clients -------------------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=self.region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(retries={"mode": "adaptive", "max_attempts": 10}),
+        )
+
+    # -- pieces ----------------------------------------------------------------------------------
+
+    def _set_environment(self) -> None:
+        """The controller runs in this process and reaches the local cloud like any client."""
+        wanted = {
+            **CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+        self._apply_environment(wanted)
+
+    def _apply_environment(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_environ.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _deploy(self) -> None:
+        sqs = self.client("sqs")
+        self.consumer_queue_url = sqs.create_queue(QueueName="consumer-stand-in")["QueueUrl"]
+        consumer_arn = sqs.get_queue_attributes(
+            QueueUrl=self.consumer_queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        parameters = {
+            "ConsumerPrincipal": CONSUMER_ACCOUNT,
+            "ExternalId": EXTERNAL_ID,
+            "ConsumerQueueArn": consumer_arn,
+            "BufferingSeconds": str(int(self.timings.firehose_buffer)),
+            **self.extra_parameters,
+        }
+        self.stack = deploy(self.client, parameters, region=self.region, account=ACCOUNT)
+
+    def _attach_controller(self) -> None:
+        assert self.stack is not None
+        self._apply_environment(
+            {
+                **self.stack.function_environment,
+                "WAIT_CREATING_SECONDS": str(self.timings.requeue_creating),
+                "WAIT_UPDATING_SECONDS": str(self.timings.requeue_updating),
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_NAMESPACE": "EksAudit",
+                "POWERTOOLS_SERVICE_NAME": "eks-audit",
+                # EMF metrics would print to stdout; the activity log carries the same facts here
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            }
+        )
+        queue_url = self.stack.output("ReconcileQueueUrl")
+        queue_arn = self.stack.context.attributes[("ReconcileQueue", "Arn")]
+        self.controller = Controller(
+            self.client("sqs"),
+            queue_url,
+            queue_arn,
+            self.region,
+            on_record=self.on_record,
+            visibility_seconds=self.timings.visibility,
+            sweep_interval=self.timings.sweep_interval,
+        )
+        self.controller.start()
+
+    def _emit(self, region: str, source: str, detail: dict[str, Any]) -> None:
+        """CloudTrail -> EventBridge: the default bus of the call's region."""
+        from moto.events.models import events_backends
+
+        events_backends[ACCOUNT][region].put_events(
+            [{"Source": source, "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}]
+        )
+
+    def _flush_firehose(self) -> None:
+        while not self._stopping.wait(0.2):
+            with suppress(Exception):
+                delivery.flush(only_due=True)
+
+    # -- helpers for scenarios and tests --------------------------------------------------------
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.2) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with suppress(Exception):
+                if predicate():
+                    return True
+            time.sleep(interval)
+        return False
