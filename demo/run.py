@@ -1,134 +1,269 @@
-"""`make demo` (interim): the real library against moto on a small scenario.
+"""`make demo`: eks-audit end to end on the local cloud, in under a minute.
 
-Clusters in several states; for each round the controller observes, plans and applies, and the
-output shows what it decided and did. Exit status 0 only when every expectation holds.
+A scripted scenario a newcomer can follow: clusters are created (one opted out, one whose log group
+is full of other products' filters, one that existed before the stack and is picked up by the
+backfill), the controller onboards them as CloudTrail events arrive, audit lines flow through
+CloudWatch Logs -> Firehose -> S3 -> SNS -> the consumer's queue, a drift is repaired, and a
+coverage table and a delivery summary close. Exit status 0 only when every expectation holds.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
+from collections.abc import Callable
 
-import boto3
-from moto import mock_aws
-
-from eks_audit import clients
 from eks_audit.aws import ClusterApi
-from eks_audit.model import Verdict
-from eks_audit.reconcile import reconcile
+from eks_audit.delivery import iter_log_events
 from eks_audit.settings import Settings
-from eks_audit_local import eks_lifecycle
+from eks_audit_cli.coverage import cluster_row, render_table
+from eks_audit_local.audit_lines import generate
+from eks_audit_local.server import LocalCloud, Timings
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-
-
-def provision_pipeline() -> Settings:
-    iam = boto3.client("iam", region_name=REGION)
-    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
-    role = iam.create_role(RoleName="eks-audit-logs-to-firehose", AssumeRolePolicyDocument=trust)["Role"][
-        "Arn"
-    ]
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket="eks-audit-demo")
-    stream = boto3.client("firehose", region_name=REGION).create_delivery_stream(
-        DeliveryStreamName="eks-audit",
-        ExtendedS3DestinationConfiguration={
-            "RoleARN": role,
-            "BucketARN": "arn:aws:s3:::eks-audit-demo",
-            "Prefix": f"eks_audit_logs/{ACCOUNT}/",
-        },
-    )
-    return Settings(stream["DeliveryStreamARN"], role, wait_creating_seconds=2, wait_updating_seconds=1)
+START = time.monotonic()
+FAILURES: list[str] = []
 
 
-def create(name: str, **extra) -> None:
-    boto3.client("eks", region_name=REGION).create_cluster(
-        name=name, roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={}, **extra
-    )
+def say(text: str = "") -> None:
+    print(f"[{time.monotonic() - START:5.1f}s] {text}" if text else "", flush=True)
+
+
+def expect(what: str, ok: bool) -> None:
+    print(f"          {'ok ' if ok else 'FAIL'} {what}", flush=True)
+    if not ok:
+        FAILURES.append(what)
+
+
+def activity(record: dict) -> None:
+    cluster, message = record.get("cluster"), record.get("message", "")
+    if cluster and record.get("verdict") and record.get("actions"):
+        print(
+            f"          controller: {cluster}: {', '.join(record['actions'])} -> {record['verdict']}",
+            flush=True,
+        )
+    elif cluster and record.get("verdict") in ("conflict", "compliant") and "repaired" not in message:
+        return
+    elif record.get("level") == "ERROR":
+        print(f"          controller: [error] {message}", flush=True)
+
+
+def audit_on(cluster: dict) -> bool:
+    return any(e["enabled"] and "audit" in e["types"] for e in cluster["logging"]["clusterLogging"])
 
 
 def main() -> int:
-    eks_lifecycle.install(creating_seconds=2.0, update_seconds=1.0)
-    with mock_aws():
-        settings = provision_pipeline()
-        api = ClusterApi(clients.client("eks", REGION), clients.client("logs", REGION))
-        logs = boto3.client("logs", region_name=REGION)
+    timings = Timings(creating=3, update=1, firehose_buffer=1, sweep_interval=0)
+    cloud = LocalCloud(port=0, timings=timings, on_record=activity)
+    say("starting the local cloud (moto + eks-audit overlays)")
+    cloud.start_server()
+    try:
+        return scenario(cloud)
+    finally:
+        cloud.stop()
 
-        print("== scenario: four clusters")
-        create("payments", logging={"clusterLogging": [{"types": ["api"], "enabled": True}]})
-        print("  payments   new cluster (api logging on), CREATING")
-        create("sandbox", tags={"eks-audit:skip": "true"})
-        print("  sandbox    opted out with tag eks-audit:skip=true")
-        create("shared")
-        group = "/aws/eks/shared/cluster"
-        logs.create_log_group(logGroupName=group)
-        for name in ("datadog", "splunk"):
-            logs.put_subscription_filter(
-                logGroupName=group,
-                filterName=name,
-                filterPattern="",
-                destinationArn=settings.firehose_arn,
-                roleArn=settings.logs_role_arn,
+
+def scenario(cloud: LocalCloud) -> int:
+    eks, logs, s3, sqs = (cloud.client(name) for name in ("eks", "logs", "s3", "sqs"))
+    firehose = cloud.client("firehose")
+
+    def create(name: str, **extra) -> None:
+        eks.create_cluster(
+            name=name, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={}, **extra
+        )
+
+    def wait(what: str, predicate: Callable[[], bool], timeout: float = 20) -> None:
+        expect(what, cloud.wait_until(predicate, timeout))
+
+    say("before the stack: cluster 'legacy' already runs, with no audit logging")
+    create("legacy")
+
+    say("sam deploy (played by the local cloud from template.yaml): pipeline + controller")
+    stack = cloud.deploy_stack()
+    out = stack.outputs()
+    say(
+        f"  bucket {out['BucketName']}, stream {out['FirehoseArn'].rsplit('/', 1)[1]}, filter '{out['FilterName']}'"
+    )
+
+    # another product's stream, for the foreign filters
+    role = out["LogsRoleArn"]
+    other = firehose.create_delivery_stream(
+        DeliveryStreamName="other-product",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": role,
+            "BucketARN": f"arn:aws:s3:::{out['BucketName']}",
+            "Prefix": "other/",
+        },
+    )["DeliveryStreamARN"]
+
+    say("new clusters are created:")
+    create("payments", logging={"clusterLogging": [{"types": ["api"], "enabled": True}]})
+    say("  payments  (api logging on)")
+    create("sandbox", tags={"eks-audit:skip": "true"})
+    say("  sandbox   (tag eks-audit:skip=true)")
+    logs.create_log_group(logGroupName="/aws/eks/shared/cluster")
+    for name in ("datadog", "splunk"):
+        logs.put_subscription_filter(
+            logGroupName="/aws/eks/shared/cluster",
+            filterName=name,
+            filterPattern="",
+            destinationArn=other,
+            roleArn=role,
+        )
+    create("shared")
+    say("  shared    (its log group already holds 2 foreign filters: the limit)")
+
+    wait(
+        "payments: log group and our filter exist while it is still CREATING",
+        lambda: (
+            eks.describe_cluster(name="payments")["cluster"]["status"] == "CREATING"
+            and filter_names(logs, "payments") == ["eks-audit"]
+        ),
+        timeout=3,
+    )
+    wait(
+        "payments: audit logging on once ACTIVE (api left on)",
+        lambda: (
+            audit_on(eks.describe_cluster(name="payments")["cluster"]) and "api" in enabled(eks, "payments")
+        ),
+    )
+    wait(
+        "shared: audit logging on despite the conflict",
+        lambda: audit_on(eks.describe_cluster(name="shared")["cluster"]),
+    )
+    expect("shared: foreign filters untouched", filter_names(logs, "shared") == ["datadog", "splunk"])
+    expect(
+        "sandbox: left alone (no log group, no audit logging)",
+        not audit_on(eks.describe_cluster(name="sandbox")["cluster"])
+        and filter_names(logs, "sandbox") is None,
+    )
+    expect(
+        "legacy: untouched until the backfill", not audit_on(eks.describe_cluster(name="legacy")["cluster"])
+    )
+
+    say("backfill: dry run first, then for real (sam remote invoke of the sweeper)")
+    preview = cloud.controller.invoke_sweeper({"dry_run": True})
+    for item in preview["clusters"]:
+        say(f"  dry run  {item['cluster']:9} {item['verdict']:10} {', '.join(item['actions']) or '-'}")
+    expect("dry run changed nothing", not audit_on(eks.describe_cluster(name="legacy")["cluster"]))
+    result = cloud.controller.invoke_sweeper({})
+    say(f"  enqueued {result['enqueued']} clusters")
+    wait(
+        "legacy: onboarded by the backfill",
+        lambda: (
+            audit_on(eks.describe_cluster(name="legacy")["cluster"])
+            and filter_names(logs, "legacy") == ["eks-audit"]
+        ),
+    )
+
+    say("audit lines are written to payments' kube-apiserver-audit stream (5 batches)")
+    lines = generate(600, seed=11)
+    group, stream = "/aws/eks/payments/cluster", "kube-apiserver-audit-5f0c1e2d3b4a59687766554433221100"
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    for batch in range(5):
+        chunk = lines[batch * 120 : (batch + 1) * 120]
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": now + i, "message": line.text} for i, line in enumerate(chunk)],
+        )
+    kept = [line.text for line in lines if line.kept]
+    delivered: list[str] = []
+    members = {"objects": 0}
+
+    def read_delivered() -> bool:
+        delivered.clear()
+        keys = [
+            o["Key"]
+            for o in s3.list_objects_v2(Bucket=out["BucketName"], Prefix=out["DeliveryPrefix"]).get(
+                "Contents", []
             )
-        print("  shared     log group already holds 2 foreign filters (the limit)")
-        create("analytics")
-        print("  analytics  existing cluster, nothing instrumented")
+        ]
+        members["objects"] = len(keys)
+        for key in keys:
+            body = s3.get_object(Bucket=out["BucketName"], Key=key)["Body"].read()
+            delivered.extend(e.message for e in iter_log_events(io.BytesIO(body)) if e.log_group == group)
+        return len(delivered) >= len(kept)
 
-        names = ["payments", "sandbox", "shared", "analytics"]
-        print("\n== dry run (plan only)")
-        for name in names:
-            show(reconcile(api, settings, name, REGION, dry_run=True))
+    wait("objects delivered to S3", read_delivered)
+    expect(
+        f"delivered exactly the {len(kept)} lines the pattern keeps (of {len(lines)})",
+        sorted(delivered) == sorted(kept),
+    )
+    notifications = []
 
-        pending = {name: None for name in names}
-        final = {}
-        for round_ in range(1, 8):
-            if not pending:
-                break
-            print(f"\n== round {round_}")
-            for name, update_id in list(pending.items()):
-                outcome = reconcile(api, settings, name, REGION, update_id=update_id)
-                show(outcome)
-                final[name] = outcome
-                if outcome.requeue_after is None:
-                    del pending[name]
-                else:
-                    pending[name] = outcome.update_id or update_id
-            time.sleep(1.1)
+    def notified() -> bool:
+        for message in sqs.receive_message(QueueUrl=cloud.consumer_queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            notifications.append(json.loads(json.loads(message["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=cloud.consumer_queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(notifications) >= members["objects"]
 
-        print("\n== drift: someone deletes our filter on payments")
-        logs.delete_subscription_filter(logGroupName="/aws/eks/payments/cluster", filterName="eks-audit")
-        final["payments"] = repaired = reconcile(api, settings, "payments", REGION)
-        show(repaired)
+    wait("the consumer's queue is notified of each object", notified)
 
-        expected = {
-            "payments": Verdict.COMPLIANT,
-            "sandbox": Verdict.SKIPPED,
-            "shared": Verdict.CONFLICT,
-            "analytics": Verdict.COMPLIANT,
-        }
-        print("\n== coverage")
-        failures = []
-        for name in names:
-            got = final[name].verdict
-            mark = "ok " if got is expected[name] else "BAD"
-            if got is not expected[name]:
-                failures.append(name)
-            print(f"  {mark} {name:10} {got:10} {final[name].reason}")
-        foreign = {
-            f["filterName"]
-            for f in logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
-        }
-        if foreign != {"datadog", "splunk"}:
-            failures.append("foreign filters were modified")
-        print("\nall expectations hold" if not failures else f"\nFAILED: {failures}")
-        return 1 if failures else 0
+    say("drift: someone switches payments' audit logging off and deletes our filter")
+    eks.update_cluster_config(
+        name="payments", logging={"clusterLogging": [{"types": ["audit"], "enabled": False}]}
+    )
+    logs.delete_subscription_filter(logGroupName=group, filterName="eks-audit")
+    wait(
+        "payments: the change takes effect (audit logging off)",
+        lambda: not audit_on(eks.describe_cluster(name="payments")["cluster"]),
+        timeout=5,
+    )
+    wait(
+        "payments: repaired (filter back, audit logging on again)",
+        lambda: (
+            filter_names(logs, "payments") == ["eks-audit"]
+            and audit_on(eks.describe_cluster(name="payments")["cluster"])
+        ),
+    )
+
+    say("coverage (eks-audit status):")
+    settings = Settings(firehose_arn=out["FirehoseArn"], logs_role_arn=out["LogsRoleArn"])
+    api = ClusterApi(eks, logs)
+    rows = [
+        cluster_row(api, settings, name, cloud.region) for name in sorted(eks.list_clusters()["clusters"])
+    ]
+    print("\n".join("          " + line for line in render_table(rows).splitlines()))
+    verdicts = {row.cluster: row.verdict for row in rows}
+    expect(
+        "verdicts: legacy/payments compliant, sandbox skipped, shared conflict",
+        verdicts
+        == {"legacy": "compliant", "payments": "compliant", "sandbox": "skipped", "shared": "conflict"},
+    )
+
+    say("delivery summary:")
+    print(f"          lines written        {len(lines)}")
+    print(
+        f"          kept by the pattern  {len(kept)}  ({len(lines) - len(kept)} dropped: early stages, probes)"
+    )
+    print(f"          delivered to S3      {len(delivered)} events in {members['objects']} objects")
+    print(f"          notifications        {len(notifications)} on the consumer's queue")
+    say()
+    if FAILURES:
+        say(f"FAILED: {len(FAILURES)} expectation(s) did not hold")
+        return 1
+    say("all expectations hold")
+    return 0
 
 
-def show(outcome) -> None:
-    actions = ", ".join(outcome.actions) or "-"
-    wait = f" (look again in {outcome.requeue_after}s)" if outcome.requeue_after else ""
-    print(f"  {outcome.cluster:10} {outcome.verdict:10} actions: {actions}{wait}\n  {'':10} {outcome.reason}")
+def filter_names(logs, cluster: str) -> list[str] | None:
+    try:
+        filters = logs.describe_subscription_filters(logGroupName=f"/aws/eks/{cluster}/cluster")[
+            "subscriptionFilters"
+        ]
+    except logs.exceptions.ResourceNotFoundException:
+        return None
+    return sorted(f["filterName"] for f in filters)
+
+
+def enabled(eks, cluster: str) -> set[str]:
+    logging_config = eks.describe_cluster(name=cluster)["cluster"]["logging"]["clusterLogging"]
+    return {t for entry in logging_config if entry["enabled"] for t in entry["types"]}
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ plays the sweep schedule. The handlers are the real ones from functions/, run un
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import json
@@ -12,6 +13,7 @@ import logging
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,8 @@ from types import ModuleType
 from typing import Any
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+# metrics are disabled in the local cloud (EMF would print to stdout); Powertools warns each flush
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 log = logging.getLogger("eks_audit_local.controller")
 
 
@@ -55,10 +59,8 @@ class LogSink(io.TextIOBase):
         while "\n" in self._partial:
             line, self._partial = self._partial.split("\n", 1)
             if line.startswith("{"):
-                try:
+                with contextlib.suppress(ValueError):
                     self.on_record(json.loads(line))
-                except ValueError:
-                    pass
         return len(text)
 
 

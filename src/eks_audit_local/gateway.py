@@ -6,6 +6,7 @@ CloudWatch Logs calls.
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import re
@@ -138,8 +139,6 @@ class Gateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        import io
-
         environ["wsgi.input"] = io.BytesIO(body)
         call = identify(environ, body)
         if call is not None and call.service in FAULTY_SERVICES and call.operation:
@@ -150,10 +149,8 @@ class Gateway:
                     if fault == "throttle"
                     else ("ServiceUnavailableException", "503 Service Unavailable", "injected server error")
                 )
-                if call.service == "logs" and fault == "error":
-                    code = "ServiceUnavailableException"
                 headers, payload = _error_body(call.service, code, message)
-                start_response(status, list(headers.items()) + [("Content-Length", str(len(payload)))])
+                start_response(status, [*list(headers.items()), ("Content-Length", str(len(payload)))])
                 self._cloudtrail(call, int(status.split()[0]), payload, code)
                 return [payload]
 

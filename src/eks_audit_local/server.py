@@ -76,6 +76,13 @@ class LocalCloud:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> LocalCloud:
+        """Serve, deploy the stack, attach the controller."""
+        self.start_server()
+        self.deploy_stack()
+        return self
+
+    def start_server(self) -> LocalCloud:
+        """Only the cloud, with no stack yet (to set up what exists before a deployment)."""
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
@@ -88,10 +95,14 @@ class LocalCloud:
         self._spawn(self._server.serve_forever, "moto-server")
         self._spawn(self._flush_firehose, "firehose-buffer")
         self._set_environment()
+        return self
+
+    def deploy_stack(self) -> Stack:
         self._deploy()
         if self.controller_enabled:
             self._attach_controller()
-        return self
+        assert self.stack is not None
+        return self.stack
 
     def stop(self) -> None:
         self._stopping.set()

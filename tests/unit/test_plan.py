@@ -80,6 +80,20 @@ CASES = [
         20,
     ),
     (
+        "audit on but UPDATING: the update may switch it off",
+        observed(status="UPDATING"),
+        Verdict.PENDING,
+        (),
+        20,
+    ),
+    (
+        "audit on, an update of someone else's in flight",
+        observed(update=UpdateState("u-3", "InProgress")),
+        Verdict.PENDING,
+        (),
+        20,
+    ),
+    (
         "update in progress on an ACTIVE cluster",
         observed(enabled_log_types=frozenset(), update=UpdateState("u-1", "InProgress")),
         Verdict.PENDING,

@@ -65,8 +65,12 @@ def make_plan(observed: Observed, settings: Settings) -> Plan:
     requeue_after = None
     failed_update = None
     update = observed.update
+    updating = observed.status == "UPDATING" or (update is not None and update.status == "InProgress")
     if observed.audit_enabled:
-        pass
+        if updating:
+            # an update in flight may be the one that switches audit logging off: look again after it
+            requeue_after = settings.wait_updating_seconds
+            reasons.append("cluster UPDATING: looking again once the update finishes")
     elif update is not None and update.status == "InProgress":
         requeue_after = settings.wait_updating_seconds
         reasons.append(f"logging update {update.id} in progress")
