@@ -136,8 +136,8 @@ class Controller:
 
     def stop(self) -> None:
         self.stopping.set()
-        for thread in self.threads:
-            thread.join(timeout=10)
+        for thread in self.threads:  # a poller inside a retry backoff finishes on its own (daemon)
+            thread.join(timeout=3)
 
     def invoke_sweeper(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """What `sam remote invoke` of the sweeper does, in-process."""

@@ -86,13 +86,16 @@ class LocalCloud:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        eks_lifecycle.install(creating_seconds=self.timings.creating, update_seconds=self.timings.update)
+        eks_lifecycle.install(
+            creating_seconds=self.timings.creating, update_seconds=self.timings.update, clock=time.monotonic
+        )
         delivery.install(buffer_seconds=self.timings.firehose_buffer)
         app = Gateway(DomainDispatcherApplication(create_backend_app), self.faults, self._emit)
         self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._spawn(self._server.serve_forever, "moto-server")
+        self._reset()
         self._spawn(self._flush_firehose, "firehose-buffer")
         self._set_environment()
         return self
@@ -144,6 +147,15 @@ class LocalCloud:
         )
 
     # -- pieces ----------------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        """moto's state lives in this process: a new local cloud starts from an empty one."""
+        import urllib.request
+
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10
+        )
+        delivery.BUFFERING.pending.clear()
 
     def _set_environment(self) -> None:
         """The controller runs in this process and reaches the local cloud like any client."""

@@ -6,18 +6,27 @@ functions, the CLI and the tests reach the local cloud or moto.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-RETRY_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 8},
-    connect_timeout=5,
-    read_timeout=30,
-    max_pool_connections=32,
-)
+
+def retry_config() -> Config:
+    """Adaptive retries by default; AWS_RETRY_MODE and AWS_MAX_ATTEMPTS (botocore's own variables)
+    override them, since an explicit Config would otherwise shadow them."""
+    return Config(
+        retries={
+            "mode": os.environ.get("AWS_RETRY_MODE", "adaptive"),
+            "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "8")),
+        },
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=32,
+    )
+
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str | None, str | None, str | None], Any] = {}
@@ -40,7 +49,7 @@ def client(
         if found is None:
             factory = session or boto3.session.Session()
             found = factory.client(
-                service, region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
+                service, region_name=region, endpoint_url=endpoint_url, config=retry_config()
             )
             _cache[key] = found
     return found

@@ -1,0 +1,3 @@
+from eks_audit_cli.main import cli
+
+cli()
