@@ -11,13 +11,14 @@ import boto3
 
 def test_serve_prints_ready_serves_clients_and_stops_on_interrupt(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "eks_audit_cli", "local", "serve", "--port", "0", "--creating-seconds", "1"],
-        stdout=subprocess.PIPE,
-        stderr=open(tmp_path / "stderr", "w"),
-        text=True,
-        env=env,
-    )
+    with open(tmp_path / "stderr", "w") as stderr_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "eks_audit_cli", "local", "serve", "--port", "0", "--creating-seconds", "1"],
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            text=True,
+            env=env,
+        )
     try:
         deadline = time.monotonic() + 60
         line = ""
