@@ -25,6 +25,7 @@ class Row:
     foreign_filters: tuple[str, ...]
     verdict: str
     reason: str
+    created_at: str | None = None  # ISO 8601
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -68,6 +69,7 @@ def cluster_row(api: ClusterApi, settings: Settings, cluster: str, region: str) 
         foreign_filters=tuple(f.name for f in observed.filters if f.name != settings.filter_name),
         verdict=str(plan.verdict),
         reason=plan.reason,
+        created_at=observed.created_at.isoformat() if observed.created_at else None,
     )
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
 import click
 import orjson
+from botocore.exceptions import ClientError
 
 from eks_audit.delivery import LogEvent, Problem, iter_log_events
+
+from .session import Aws
 
 
 def _write_events(source, name: str, out, with_metadata: bool, problems: list[str]) -> int:
@@ -45,21 +49,50 @@ def _render(event: LogEvent, with_metadata: bool) -> bytes | None:
     return orjson.dumps(parsed) + b"\n"
 
 
+def s3_objects(s3, url: str) -> Iterator[tuple[str, str]]:
+    """(bucket, key) for s3://bucket/key, or for every object under s3://bucket/prefix/."""
+    bucket, _, key = url[len("s3://") :].partition("/")
+    if key and not key.endswith("/"):
+        yield bucket, key
+        return
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+        for item in page.get("Contents", []):
+            yield bucket, item["Key"]
+
+
 @click.command("decode")
 @click.argument("objects", nargs=-1, required=True)
 @click.option(
     "--with-metadata", is_flag=True, help="Wrap each event with its log group, stream and timestamp."
 )
-def command(objects: tuple[str, ...], with_metadata: bool) -> None:
+@click.pass_obj
+def command(globals_, objects: tuple[str, ...], with_metadata: bool) -> None:
     """Decode delivered objects (every gzip member of each) into one audit event JSON per line.
 
-    OBJECTS are local files or - for standard input. Problems (corrupt members, events that are not
-    JSON) go to standard error; the exit status is 1 when there were any.
+    OBJECTS are local files, - for standard input, s3://BUCKET/KEY, or s3://BUCKET/PREFIX/ for every
+    object under a prefix. Objects are streamed: memory stays flat however large they are. Problems
+    (corrupt members, events that are not JSON) go to standard error; exit status 1 when there were any.
     """
     out = sys.stdout.buffer
     problems: list[str] = []
-    total = 0
+    total = count = 0
+    s3 = None
     for name in objects:
+        if name.startswith("s3://"):
+            if s3 is None:
+                aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
+                s3 = aws.client(
+                    "s3", globals_.regions[0] if globals_.regions else aws.session.region_name or "us-east-1"
+                )
+            try:
+                for bucket, key in s3_objects(s3, name):
+                    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+                    total += _write_events(body, f"s3://{bucket}/{key}", out, with_metadata, problems)
+                    count += 1
+            except ClientError as exc:
+                problems.append(f"{name}: {exc.response['Error'].get('Message') or exc}")
+            continue
+        count += 1
         if name == "-":
             total += _write_events(sys.stdin.buffer, "<stdin>", out, with_metadata, problems)
             continue
@@ -71,6 +104,6 @@ def command(objects: tuple[str, ...], with_metadata: bool) -> None:
     out.flush()
     for problem in problems:
         click.echo(f"eks-audit decode: {problem}", err=True)
-    click.echo(f"eks-audit decode: {total} events from {len(objects)} object(s)", err=True)
+    click.echo(f"eks-audit decode: {total} events from {count} object(s)", err=True)
     if problems:
         sys.exit(1)

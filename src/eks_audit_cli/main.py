@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import click
 
-from . import decode, explain, filter_test, local
+from . import backfill, decode, explain, filter_test, local, status
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ def cli(ctx: click.Context, regions, profile, endpoint_url, as_json) -> None:
     ctx.obj = Globals(regions, profile, endpoint_url, as_json)
 
 
+cli.add_command(status.command)
+cli.add_command(backfill.command)
 cli.add_command(filter_test.command)
 cli.add_command(decode.command)
 cli.add_command(explain.command)

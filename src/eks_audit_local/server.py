@@ -9,6 +9,7 @@ import json
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from . import delivery, eks_lifecycle
 from .controller import Controller
 from .deploy import Stack, deploy
 from .gateway import Faults, Gateway
+
+# the stack record below uses a resource moto's CloudFormation only notes as unsupported
+warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudFormation::WaitConditionHandle")
 
 ACCOUNT = "123456789012"
 CONSUMER_ACCOUNT = "210987654321"
@@ -186,6 +190,16 @@ class LocalCloud:
             **self.extra_parameters,
         }
         self.stack = deploy(self.client, parameters, region=self.region, account=ACCOUNT)
+        self._register_stack()
+
+    def _register_stack(self) -> None:
+        assert self.stack is not None
+        register_stack(
+            self.client("cloudformation"),
+            self.stack.context.ref("AWS::StackName"),
+            self.stack.outputs(),
+            self.stack.context.parameters,
+        )
 
     def _attach_controller(self) -> None:
         assert self.stack is not None
@@ -237,3 +251,21 @@ class LocalCloud:
                     return True
             time.sleep(interval)
         return False
+
+
+def register_stack(
+    cloudformation: Any, name: str, outputs: dict[str, str], parameters: dict[str, str]
+) -> None:
+    """A CloudFormation stack record carrying a deployment's outputs and parameters, so that the CLI
+    discovers a local stack exactly as it discovers a real one (DescribeStacks)."""
+    record = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {key: {"Type": "String"} for key in parameters},
+        "Resources": {"Deployed": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(record),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )

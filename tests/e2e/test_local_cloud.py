@@ -205,3 +205,24 @@ def test_deployed_rules_are_the_templates(cloud):
     for name, rule in resources_of_type(load_template(), "AWS::Events::Rule").items():
         deployed = events.describe_rule(Name=cloud.stack.context.refs[name])
         assert json.loads(deployed["EventPattern"]) == rule["Properties"]["EventPattern"]
+
+
+def test_cli_status_and_backfill_against_the_local_cloud(cloud):
+    from click.testing import CliRunner
+
+    from eks_audit_cli.main import cli
+
+    create(cloud, "e2e-cli")
+    assert cloud.wait_until(lambda: audit_on(cloud, "e2e-cli"), 15)
+    base = ["--endpoint-url", cloud.endpoint, "--region", cloud.region]
+    data = json.loads(CliRunner().invoke(cli, [*base, "--json", "status", "--cluster", "e2e-cli"]).stdout)
+    (row,) = data["regions"][0]["clusters"]
+    assert (row["verdict"], row["our_filter"], row["audit_logging"]) == ("compliant", "ok", "on")
+    cloud.client("logs").delete_subscription_filter(
+        logGroupName="/aws/eks/e2e-cli/cluster", filterName="eks-audit"
+    )
+    backfill = CliRunner().invoke(cli, [*base, "backfill", "--cluster", "e2e-cli"])
+    assert backfill.exit_code == 0, backfill.output
+    # the controller (on the DeleteSubscriptionFilter event) or the backfill, whichever came first
+    assert "us-east-1/e2e-cli: compliant" in backfill.stdout
+    assert "eks-audit" in filters(cloud, "e2e-cli")

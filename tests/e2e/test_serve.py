@@ -13,7 +13,17 @@ def test_serve_prints_ready_serves_clients_and_stops_on_interrupt(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with open(tmp_path / "stderr", "w") as stderr_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "eks_audit_cli", "local", "serve", "--port", "0", "--creating-seconds", "1"],
+            [
+                sys.executable,
+                "-m",
+                "eks_audit_cli",
+                "local",
+                "serve",
+                "--port",
+                "0",
+                "--creating-seconds",
+                "1",
+            ],
             stdout=subprocess.PIPE,
             stderr=stderr_file,
             text=True,

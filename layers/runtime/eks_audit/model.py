@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -50,6 +51,7 @@ class Observed:
     update: UpdateState | None = None
     log_group_exists: bool = False
     filters: tuple[SubscriptionFilter, ...] = ()
+    created_at: datetime | None = None
 
     @property
     def audit_enabled(self) -> bool:

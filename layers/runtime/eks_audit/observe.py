@@ -57,4 +57,5 @@ def observe(api: ClusterApi, cluster: str, region: str, update_id: str | None = 
         update=update,
         log_group_exists=group_exists,
         filters=filters,
+        created_at=described.get("createdAt"),
     )

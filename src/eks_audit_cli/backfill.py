@@ -1,0 +1,204 @@
+"""`eks-audit backfill`: make clusters compliant now, with the reconcile code the functions run.
+
+It runs in-process with the operator's credentials rather than through the deployed sweeper: a
+progress bar and each cluster's outcome come back at once, clusters that must wait (CREATING, an
+update in flight) are followed to the end, no Lambda time limit applies, and `--dry-run` works
+even before the stack exists. Regions run in parallel; the calls are rate-limited per API and
+retried adaptively, so a thousand clusters do not trip the AWS quotas.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import click
+
+from eks_audit.aws import ClusterApi
+from eks_audit.model import Outcome, Verdict
+from eks_audit.reconcile import reconcile
+from eks_audit.settings import Settings
+from eks_audit.sweep import list_cluster_names
+
+from .session import Aws, in_parallel
+from .stack import DEFAULT_STACK_NAME, StackNotFound, find_stack, placeholder_settings
+
+SETTLED_OK = {Verdict.COMPLIANT, Verdict.SKIPPED, Verdict.GONE}
+
+
+@dataclass
+class Work:
+    region: str
+    settings: Settings
+    clusters: list[str]
+    note: str | None = None
+
+
+@dataclass
+class Result:
+    outcome: Outcome
+    changed: list[str] = field(default_factory=list)
+
+
+def reconcile_until_settled(
+    api: ClusterApi,
+    settings: Settings,
+    cluster: str,
+    region: str,
+    *,
+    dry_run: bool,
+    deadline: float,
+    sleep=time.sleep,
+) -> Result:
+    """Reconcile; while the outcome says "look again later", wait and look again (until deadline)."""
+    changed: list[str] = []
+    update_id = None
+    while True:
+        outcome = reconcile(api, settings, cluster, region, update_id=update_id, dry_run=dry_run)
+        changed += [str(a) for a in outcome.actions if not dry_run]
+        if dry_run or outcome.requeue_after is None:
+            return Result(outcome, changed)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Result(outcome, changed)
+        sleep(min(outcome.requeue_after, remaining))
+        update_id = outcome.update_id or update_id
+
+
+def plan_region(aws: Aws, region: str, stack_name: str, names: tuple[str, ...], dry_run: bool) -> Work | str:
+    """The clusters of a region and the settings to hold them to, or a problem to report."""
+    clusters = list(names) or list(list_cluster_names(aws.client("eks", region)))
+    try:
+        settings = find_stack(aws.client("cloudformation", region), stack_name, region).settings()
+        note = None
+    except StackNotFound as exc:
+        if not clusters:
+            return Work(region, placeholder_settings(region), [])
+        if not dry_run:
+            return str(exc)
+        settings, note = (
+            placeholder_settings(region),
+            f"{region}: no stack yet; the plan assumes its defaults",
+        )
+    return Work(region, settings, sorted(clusters), note)
+
+
+@click.command("backfill")
+@click.option("--cluster", "clusters", multiple=True, help="Only these clusters (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@click.option("--stack-name", default=DEFAULT_STACK_NAME, show_default=True, envvar="EKS_AUDIT_STACK")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=900,
+    show_default=True,
+    help="How long to follow clusters that must wait (creating, updating).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Clusters reconciled at once per region.",
+)
+@click.pass_obj
+def command(globals_, clusters, dry_run, stack_name, wait_seconds, concurrency) -> None:
+    """Reconcile clusters now (every cluster of the regions, or those named), with a progress bar
+    and a summary. Exit non-zero when any cluster could not be made compliant."""
+    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
+    planned = in_parallel(
+        lambda region: plan_region(aws, region, stack_name, clusters, dry_run), aws.regions()
+    )
+    problems = [p for p in planned if isinstance(p, str)]
+    work = [w for w in planned if isinstance(w, Work) and w.clusters]
+    for item in work:
+        if item.note:
+            click.echo(f"note: {item.note}", err=True)
+    total = sum(len(w.clusters) for w in work)
+    deadline = time.monotonic() + wait_seconds
+    results: list[Result] = []
+    lock = threading.Lock()
+
+    with progress(total, "dry run" if dry_run else "backfill") as bar:
+
+        def one(item: Work, cluster: str) -> Result:
+            result = reconcile_until_settled(
+                aws.cluster_api(item.region),
+                item.settings,
+                cluster,
+                item.region,
+                dry_run=dry_run,
+                deadline=deadline,
+            )
+            with lock:
+                results.append(result)
+                bar.update(1)
+            return result
+
+        def region(item: Work) -> None:
+            in_parallel(lambda cluster: one(item, cluster), item.clusters, workers=concurrency)
+
+        in_parallel(region, work, workers=len(work) or 1)
+
+    results.sort(key=lambda r: (r.outcome.region, r.outcome.cluster))
+    failed = [r for r in results if r.outcome.verdict not in SETTLED_OK and not dry_run]
+    summary = Counter(str(r.outcome.verdict) for r in results)
+    if globals_.json:
+        click.echo(
+            json.dumps(
+                {
+                    "dry_run": dry_run,
+                    "summary": dict(summary),
+                    "problems": problems,
+                    "clusters": [{**r.outcome.to_dict(), "changed": r.changed} for r in results],
+                },
+                indent=2,
+            )
+        )
+    else:
+        render_summary(results, summary, problems, dry_run)
+    sys.exit(1 if failed or problems else 0)
+
+
+class _Silent:
+    """Stands in for the progress bar when standard error is not a terminal (CI logs, pipes)."""
+
+    def __enter__(self) -> _Silent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def update(self, steps: int) -> None:
+        pass
+
+
+def progress(total: int, label: str):
+    if sys.stderr.isatty():
+        return click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True, show_eta=True)
+    return _Silent()
+
+
+def render_summary(results: list[Result], summary: Counter, problems: list[str], dry_run: bool) -> None:
+    verb = "would" if dry_run else "did"
+    for result in results:
+        o = result.outcome
+        actions = ", ".join(map(str, o.actions)) if dry_run else ", ".join(dict.fromkeys(result.changed))
+        doing = f"{verb}: {actions}" if actions else "no change"
+        click.echo(
+            f"{o.region}/{o.cluster}: {o.verdict} ({doing})"
+            + (f" - {o.reason}" if o.verdict not in (Verdict.COMPLIANT,) else "")
+        )
+    changed = sum(1 for r in results if (r.outcome.actions if dry_run else r.changed))
+    click.echo("")
+    click.echo(
+        f"{len(results)} clusters, {changed} {'to change' if dry_run else 'changed'}: "
+        + ", ".join(f"{n} {v}" for v, n in sorted(summary.items()))
+    )
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)

@@ -1,0 +1,56 @@
+"""AWS access for the CLI: the usual boto3 credential chain and profiles, an optional endpoint
+(the local cloud), and the regions to look at."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+
+from eks_audit.aws import ClusterApi
+
+T = TypeVar("T")
+CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=32)
+
+
+@dataclass
+class Aws:
+    profile: str | None
+    endpoint_url: str | None
+    regions_wanted: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        self.session = boto3.session.Session(profile_name=self.profile)
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = self.session.client(
+                service, region_name=region, endpoint_url=self.endpoint_url, config=CONFIG
+            )
+        return self._clients[key]
+
+    def cluster_api(self, region: str) -> ClusterApi:
+        return ClusterApi(self.client("eks", region), self.client("logs", region))
+
+    def regions(self) -> list[str]:
+        """--regions as given; otherwise every region enabled for the account."""
+        if self.regions_wanted and self.regions_wanted != ("all",):
+            return list(self.regions_wanted)
+        home = self.session.region_name or "us-east-1"
+        described = self.client("ec2", home).describe_regions(AllRegions=False)["Regions"]
+        return sorted(r["RegionName"] for r in described if r.get("OptInStatus") != "not-opted-in")
+
+
+def in_parallel(function: Callable[[str], T], items: Iterable[str], workers: int = 8) -> list[T]:
+    """Regions (or clusters) side by side; results in the order given."""
+    items = list(items)
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(function, items))

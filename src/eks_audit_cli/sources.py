@@ -1,0 +1,76 @@
+"""Read log messages from what operators have at hand: raw lines, CloudWatch Logs exports,
+Firehose objects, and the JSON of `aws logs filter-log-events` / `get-log-events`."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import re
+import zlib
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import orjson
+
+from eks_audit.delivery import GZIP_MAGIC, Problem, iter_log_events
+
+# create-export-task writes "<ISO timestamp> <message>" per line
+_EXPORT_LINE = re.compile(rb"^\d{4}-\d{2}-\d{2}T[0-9:.]+Z? (.*)$")
+
+
+def _peek_member(head: bytes) -> bytes:
+    """The first bytes of the first gzip member (enough to tell Firehose records from text)."""
+    try:
+        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(head, 64)
+    except zlib.error:
+        return b""
+
+
+def read_messages(stream: BinaryIO, problems: list[str], name: str) -> Iterator[bytes]:
+    """Yield raw log messages (bytes, no newline) from a file of any supported kind."""
+    buffered = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
+    head = buffered.peek(4096)[:4096]
+    if head.startswith(GZIP_MAGIC):
+        start = _peek_member(head).lstrip()
+        if start.startswith(b'{"messageType"') or start.startswith(b'{"owner"'):
+
+            def report(problem: Problem) -> None:
+                problems.append(f"{name}: {problem}")
+
+            for event in iter_log_events(buffered, report):
+                yield event.message.encode()
+            return
+        yield from _text_lines(gzip.GzipFile(fileobj=buffered))
+        return
+    first = buffered.readline()
+    if first.lstrip().startswith(b"{") and _is_document_start(first):
+        document = orjson.loads(first + buffered.read())
+        if isinstance(document, dict) and isinstance(document.get("events"), list):
+            for event in document["events"]:
+                yield str(event.get("message", "")).encode()
+            return
+        problems.append(f"{name}: a JSON document without an 'events' list")
+        return
+    yield from _text_lines(itertools.chain([first], buffered))
+
+
+def _is_document_start(first_line: bytes) -> bool:
+    """A pretty-printed document ({ on a line of its own) or a one-line {"events": [...]}."""
+    try:
+        parsed = orjson.loads(first_line)
+    except orjson.JSONDecodeError:
+        return True
+    return isinstance(parsed, dict) and isinstance(parsed.get("events"), list)
+
+
+def _text_lines(stream) -> Iterator[bytes]:
+    for raw in stream:
+        line = raw.rstrip(b"\r\n")
+        if not line:
+            continue
+        if line[:1] != b"{":
+            export = _EXPORT_LINE.match(line)
+            if export:
+                line = export.group(1)
+        yield line

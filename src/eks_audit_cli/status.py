@@ -1,0 +1,122 @@
+"""`eks-audit status`: which clusters ship their audit log, which do not, and why."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import click
+
+from eks_audit.sweep import list_cluster_names
+
+from .coverage import Row, cluster_row, render_table
+from .session import Aws, in_parallel
+from .stack import DEFAULT_STACK_NAME, StackNotFound, find_stack, placeholder_settings
+
+IN_SCOPE_OK = {"compliant"}
+OUT_OF_SCOPE = {"skipped", "gone"}
+
+
+@dataclass
+class RegionStatus:
+    region: str
+    rows: list[Row] = field(default_factory=list)
+    stack: str | None = None
+    problem: str | None = None
+
+
+def region_status(aws: Aws, region: str, stack_name: str, names: tuple[str, ...]) -> RegionStatus:
+    result = RegionStatus(region)
+    try:
+        clusters = list(names) or list(list_cluster_names(aws.client("eks", region)))
+    except Exception as exc:  # one unreachable region must not hide the others
+        result.problem = f"cannot list clusters: {exc}"
+        return result
+    if not clusters:
+        return result
+    try:
+        settings = find_stack(aws.client("cloudformation", region), stack_name, region).settings()
+        result.stack = stack_name
+    except StackNotFound as exc:
+        result.problem = str(exc)
+        settings = placeholder_settings(region)
+    api = aws.cluster_api(region)
+    result.rows = in_parallel(
+        lambda name: cluster_row(api, settings, name, region), sorted(clusters), workers=4
+    )
+    return result
+
+
+def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
+    if row.verdict in IN_SCOPE_OK or row.verdict in OUT_OF_SCOPE:
+        return False
+    if row.verdict == "pending" and row.created_at:
+        age = (now - datetime.fromisoformat(row.created_at)).total_seconds()
+        return age > pending_grace
+    return True
+
+
+@click.command("status")
+@click.option(
+    "--stack-name",
+    default=DEFAULT_STACK_NAME,
+    show_default=True,
+    envvar="EKS_AUDIT_STACK",
+    help="The deployed stack whose settings define compliance.",
+)
+@click.option("--cluster", "clusters", multiple=True, help="Only these clusters (repeatable).")
+@click.option(
+    "--pending-grace",
+    type=float,
+    default=1800,
+    show_default=True,
+    help="Seconds a cluster may stay pending (new, updating) before it counts as a problem.",
+)
+@click.pass_obj
+def command(globals_, stack_name, clusters, pending_grace) -> None:
+    """Coverage per cluster and region. Exit 0 only when every in-scope cluster is compliant."""
+    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
+    results = in_parallel(lambda region: region_status(aws, region, stack_name, clusters), aws.regions())
+    now = datetime.now(UTC)
+    rows = [row for result in results for row in result.rows]
+    attention = [row for row in rows if needs_attention(row, pending_grace, now)]
+    problems = [f"{r.region}: {r.problem}" for r in results if r.problem]
+    summary = dict(Counter(row.verdict for row in rows))
+    ok = not attention and not problems
+    if globals_.json:
+        click.echo(
+            json.dumps(
+                {
+                    "ok": ok,
+                    "summary": summary,
+                    "regions": [
+                        {
+                            "region": r.region,
+                            "stack": r.stack,
+                            "problem": r.problem,
+                            "clusters": [row.to_dict() for row in r.rows],
+                        }
+                        for r in results
+                        if r.rows or r.problem
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        if rows:
+            click.echo(render_table(rows))
+        else:
+            click.echo("no EKS clusters found in " + ", ".join(r.region for r in results))
+        click.echo("")
+        click.echo(
+            f"{len(rows)} clusters: " + (", ".join(f"{n} {v}" for v, n in sorted(summary.items())) or "none")
+        )
+        for row in attention:
+            click.echo(f"  {row.region}/{row.cluster}: {row.verdict}: {row.reason}")
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+    sys.exit(0 if ok else 1)
