@@ -15,7 +15,7 @@ CHECKOV_STAMP := $(call stamp,$(CHECKOV_VENV),requirements/checkov.txt)
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: demo test lint unit template build venv lock lock-tools clean
+.PHONY: demo test lint unit template build bench venv lock lock-tools clean
 
 venv: $(STAMP)
 
@@ -64,6 +64,9 @@ build: $(STAMP) $(SAM_STAMP)
 	PATH="$(dir $(PY313)):$$PATH" $(SAM_VENV)/bin/sam build --region us-east-1 >.aws-sam-build.log 2>&1 \
 	  || { cat .aws-sam-build.log; exit 1; }
 	$(BIN)/python scripts/check_build.py $(PY313)
+
+bench: $(STAMP) build
+	PY313=$(PY313) $(BIN)/python benchmarks/run.py
 
 lock:
 	rm -rf /tmp/eks-audit-lock && $(PYTHON) -m venv /tmp/eks-audit-lock

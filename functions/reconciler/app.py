@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from eks_audit import clients
+from eks_audit import clients, ratelimit
 from eks_audit.aws import ClusterApi
 from eks_audit.intake import Ignore, MalformedMessage, parse_message
 from eks_audit.model import Verdict
@@ -36,7 +36,9 @@ def worker() -> Worker:
     return Worker(
         settings=load_settings(),
         region=region,
-        api_for_region=lambda r: ClusterApi(clients.client("eks", r), clients.client("logs", r)),
+        api_for_region=lambda r: ClusterApi(
+            clients.client("eks", r), clients.client("logs", r), limiter=ratelimit.shared(r)
+        ),
         sqs=clients.client("sqs", region),
     )
 

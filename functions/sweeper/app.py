@@ -11,7 +11,7 @@ from collections import Counter
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from eks_audit import clients
+from eks_audit import clients, ratelimit
 from eks_audit.aws import ClusterApi
 from eks_audit.intake import ReconcileRequest
 from eks_audit.reconcile import reconcile
@@ -35,7 +35,7 @@ def handler(event: dict, context) -> dict:
     logger.info(f"sweeping {len(names)} clusters", extra={"dry_run": request.dry_run})
 
     if request.dry_run:
-        api = ClusterApi(eks, clients.client("logs", region))
+        api = ClusterApi(eks, clients.client("logs", region), limiter=ratelimit.shared(region))
         outcomes = plan_all(names, lambda name: reconcile(api, settings, name, region, dry_run=True))
         summary = Counter(str(outcome.verdict) for outcome in outcomes)
         return {

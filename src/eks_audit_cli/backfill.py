@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import click
@@ -87,6 +88,40 @@ def plan_region(aws: Aws, region: str, stack_name: str, names: tuple[str, ...], 
     return Work(region, settings, sorted(clusters), note)
 
 
+def run_backfill(
+    work: list[Work],
+    api_for_region: Callable[[str], ClusterApi],
+    *,
+    dry_run: bool,
+    deadline: float,
+    concurrency: int,
+    on_done: Callable[[Result], None] = lambda result: None,
+) -> list[Result]:
+    """Regions side by side; within a region, `concurrency` clusters at once (paced by the API's
+    client-side rate limiter); each cluster followed until settled or the deadline."""
+    results: list[Result] = []
+    lock = threading.Lock()
+
+    def one(item: Work, cluster: str) -> None:
+        result = reconcile_until_settled(
+            api_for_region(item.region),
+            item.settings,
+            cluster,
+            item.region,
+            dry_run=dry_run,
+            deadline=deadline,
+        )
+        with lock:
+            results.append(result)
+            on_done(result)
+
+    def region(item: Work) -> None:
+        in_parallel(lambda cluster: one(item, cluster), item.clusters, workers=concurrency)
+
+    in_parallel(region, work, workers=max(1, len(work)))
+    return results
+
+
 @click.command("backfill")
 @click.option("--cluster", "clusters", multiple=True, help="Only these clusters (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
@@ -120,31 +155,15 @@ def command(globals_, clusters, dry_run, stack_name, wait_seconds, concurrency) 
         if item.note:
             click.echo(f"note: {item.note}", err=True)
     total = sum(len(w.clusters) for w in work)
-    deadline = time.monotonic() + wait_seconds
-    results: list[Result] = []
-    lock = threading.Lock()
-
     with progress(total, "dry run" if dry_run else "backfill") as bar:
-
-        def one(item: Work, cluster: str) -> Result:
-            result = reconcile_until_settled(
-                aws.cluster_api(item.region),
-                item.settings,
-                cluster,
-                item.region,
-                dry_run=dry_run,
-                deadline=deadline,
-            )
-            with lock:
-                results.append(result)
-                bar.update(1)
-            return result
-
-        def region(item: Work) -> None:
-            in_parallel(lambda cluster: one(item, cluster), item.clusters, workers=concurrency)
-
-        in_parallel(region, work, workers=len(work) or 1)
-
+        results = run_backfill(
+            work,
+            aws.cluster_api,
+            dry_run=dry_run,
+            deadline=time.monotonic() + wait_seconds,
+            concurrency=concurrency,
+            on_done=lambda result: bar.update(1),
+        )
     results.sort(key=lambda r: (r.outcome.region, r.outcome.cluster))
     failed = [r for r in results if r.outcome.verdict not in SETTLED_OK and not dry_run]
     summary = Counter(str(r.outcome.verdict) for r in results)

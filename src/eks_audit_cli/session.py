@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 
+from eks_audit import ratelimit
 from eks_audit.aws import ClusterApi
 
 T = TypeVar("T")
@@ -36,7 +37,10 @@ class Aws:
         return self._clients[key]
 
     def cluster_api(self, region: str) -> ClusterApi:
-        return ClusterApi(self.client("eks", region), self.client("logs", region))
+        """Paced to the account's quotas: this process is the only caller it knows of."""
+        return ClusterApi(
+            self.client("eks", region), self.client("logs", region), limiter=ratelimit.shared(region)
+        )
 
     def regions(self) -> list[str]:
         """--regions as given; otherwise every region enabled for the account."""

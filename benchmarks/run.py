@@ -1,0 +1,252 @@
+"""`make bench`: scale, steady-state cost, cold start and filter-test speed, measured side by side.
+
+Writes benchmarks/results/latest.json and prints a summary. Timings are wall-clock on a shared
+machine: compare the ratios, which are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import yaml
+
+from eks_audit.aws import ClusterApi
+from eks_audit.constants import STANDARD_FILTER_PATTERN
+from eks_audit.filter_pattern import compile_pattern
+from eks_audit.model import Verdict
+from eks_audit.ratelimit import DEFAULT_QUOTAS, RateLimiter
+from eks_audit.reconcile import reconcile
+from eks_audit.settings import Settings
+from eks_audit_cli.backfill import Work, reconcile_until_settled, run_backfill
+from eks_audit_cli.filter_test import Breakdown, Tally, evaluate
+from eks_audit_local.audit_lines import generate
+from eks_audit_local.emulated import EmulatedAws
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
+SCALE = 20  # quotas scaled up uniformly so that the run takes seconds, not minutes
+LATENCY = 0.005  # seconds per API call in the emulated AWS
+REGIONS = [f"region-{i:02d}" for i in range(10)]
+CLUSTERS_PER_REGION = 100
+SETTINGS = Settings(
+    firehose_arn="arn:aws:firehose:us-east-1:123456789012:deliverystream/eks-audit",
+    logs_role_arn="arn:aws:iam::123456789012:role/eks-audit-logs",
+    wait_creating_seconds=0,
+    wait_updating_seconds=0,
+)
+QUOTAS = {api: rate * SCALE for api, rate in DEFAULT_QUOTAS.items()}
+
+
+def emulated_account() -> EmulatedAws:
+    aws = EmulatedAws(QUOTAS, latency=LATENCY)
+    for region in REGIONS:
+        for index in range(CLUSTERS_PER_REGION):
+            aws.add_cluster(region, f"cluster-{index:03d}")
+    return aws
+
+
+def quota_bound(aws: EmulatedAws) -> float:
+    """Lower bound: per region, the slowest API's calls beyond its burst over its rate; regions in
+    parallel (the emulated AWS, like AWS, lets a second's worth of calls through at once)."""
+    per_region = []
+    for region in REGIONS:
+        per_region.append(
+            max(
+                max(0.0, n - QUOTAS[api] * aws.burst_seconds) / QUOTAS[api]
+                for (r, api), n in aws.calls.items()
+                if r == region and api in QUOTAS
+            )
+        )
+    return max(per_region)
+
+
+def all_compliant(aws: EmulatedAws) -> bool:
+    api_for = {r: ClusterApi(aws.eks(r), aws.logs(r)) for r in REGIONS}
+    checks = [
+        reconcile(api_for[r], SETTINGS, name, r, dry_run=True).verdict
+        for r in REGIONS
+        for name in aws.region(r).clusters
+    ]
+    return all(v is Verdict.COMPLIANT for v in checks)
+
+
+def bench_backfill() -> dict:
+    ours = emulated_account()
+    limiters = {region: RateLimiter(QUOTAS) for region in REGIONS}
+    work = [Work(region, SETTINGS, sorted(ours.region(region).clusters)) for region in REGIONS]
+    start = time.perf_counter()
+    results = run_backfill(
+        work,
+        lambda r: ClusterApi(ours.eks(r), ours.logs(r), limiter=limiters[r]),
+        dry_run=False,
+        deadline=time.monotonic() + 600,
+        concurrency=8,
+    )
+    wall = time.perf_counter() - start
+    bound = quota_bound(ours)
+    throttled = sum(ours.throttled.values())
+    assert len(results) == len(REGIONS) * CLUSTERS_PER_REGION
+    ours_ok = all(r.outcome.verdict is Verdict.COMPLIANT for r in results)
+
+    naive = emulated_account()
+    start = time.perf_counter()
+    for region in REGIONS:  # the straightforward way: one cluster after another, no pacing
+        api = ClusterApi(naive.eks(region), naive.logs(region))
+        for name in sorted(naive.region(region).clusters):
+            reconcile_until_settled(
+                api,
+                SETTINGS,
+                name,
+                region,
+                dry_run=False,
+                deadline=time.monotonic() + 60,
+                sleep=lambda s: None,
+            )
+    naive_wall = time.perf_counter() - start
+    return {
+        "clusters": len(REGIONS) * CLUSTERS_PER_REGION,
+        "regions": len(REGIONS),
+        "quota_scale": SCALE,
+        "latency_ms": LATENCY * 1000,
+        "calls": sum(ours.calls.values()),
+        "throttled_calls": throttled,
+        "all_compliant": ours_ok and all_compliant(ours),
+        "wall_s": round(wall, 3),
+        "quota_bound_s": round(bound, 3),
+        "ratio_to_quota_bound": round(wall / bound, 3),
+        "naive_wall_s": round(naive_wall, 3),
+        "naive_speedup": round(naive_wall / wall, 2),
+    }
+
+
+def bench_steady_state() -> dict:
+    aws = EmulatedAws({}, latency=0)
+    region = "us-east-1"
+    for index in range(200):
+        aws.add_cluster(region, f"c-{index:03d}")
+    api = ClusterApi(aws.eks(region), aws.logs(region))
+    for name in list(aws.region(region).clusters):
+        reconcile_until_settled(api, SETTINGS, name, region, dry_run=False, deadline=time.monotonic() + 10)
+    aws.calls.clear()
+    for name in list(aws.region(region).clusters):  # one sweep over compliant clusters
+        assert reconcile(api, SETTINGS, name, region).verdict is Verdict.COMPLIANT
+    reads, writes = aws.reads(), aws.writes()
+    aws.add_cluster(region, "new")
+    aws.calls.clear()
+    reconcile_until_settled(api, SETTINGS, "new", region, dry_run=False, deadline=time.monotonic() + 10)
+    onboarding = Counter(api_name for (_, api_name) in aws.calls.elements())
+    return {
+        "reads_per_compliant_cluster": reads / 200,
+        "writes_per_compliant_cluster": writes / 200,
+        "calls_to_onboard_one_cluster": sum(onboarding.values()),
+        "onboarding_calls": dict(sorted(onboarding.items())),
+    }
+
+
+def bench_cold_start(runs: int = 7) -> dict:
+    spec = importlib.util.spec_from_file_location("check_build", ROOT / "scripts" / "check_build.py")
+    check_build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_build)
+    python = os.environ.get("PY313", "python3.13")
+    template = yaml.load((check_build.BUILD / "template.yaml").read_text(), Loader=check_build._Loader)
+    layer = check_build.BUILD / "RuntimeLayer" / "python"
+    report: dict = {
+        "layer_bytes": check_build.directory_size(check_build.BUILD / "RuntimeLayer"),
+        "runs": runs,
+    }
+    for name, (code, module, attribute) in check_build.functions(template).items():
+        fresh = [
+            check_build.import_ms(python, code, layer, module, attribute, fresh_bytecode=True)
+            for _ in range(runs)
+        ]
+        check_build.import_ms(python, code, layer, module, attribute, fresh_bytecode=False)  # writes .pyc
+        cached = [
+            check_build.import_ms(python, code, layer, module, attribute, fresh_bytecode=False)
+            for _ in range(runs)
+        ]
+        report[name] = {
+            "median_ms_without_pyc": round(statistics.median(fresh), 1),
+            "median_ms_with_pyc": round(statistics.median(cached), 1),
+            "package_bytes": check_build.directory_size(code),
+        }
+    return report
+
+
+def bench_filter_test(count: int = 200_000) -> dict:
+    lines = [line.text.encode() for line in generate(count, seed=5)]
+    pattern = compile_pattern(STANDARD_FILTER_PATTERN)
+    start = time.perf_counter()
+    for line in lines:
+        orjson.loads(line)
+    parse = time.perf_counter() - start
+    start = time.perf_counter()
+    tally = Tally()
+    evaluate(pattern, lines, tally, Breakdown())
+    full = time.perf_counter() - start
+    return {
+        "lines": count,
+        "kept": tally.kept,
+        "lines_per_second": round(count / full),
+        "bare_json_parse_lines_per_second": round(count / parse),
+        "ratio_evaluation_to_bare_parse": round(full / parse, 2),
+    }
+
+
+def main() -> int:
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        },
+    }
+    for name, bench in (
+        ("filter_test", bench_filter_test),
+        ("steady_state", bench_steady_state),
+        ("backfill", bench_backfill),
+        ("cold_start_ms", bench_cold_start),
+    ):
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        results[name] = bench()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    b, s, f, c = (
+        results["backfill"],
+        results["steady_state"],
+        results["filter_test"],
+        results["cold_start_ms"],
+    )
+    print(
+        f"backfill: {b['clusters']} clusters / {b['regions']} regions in {b['wall_s']} s; quota bound "
+        f"{b['quota_bound_s']} s (x{b['ratio_to_quota_bound']}); naive {b['naive_wall_s']} s "
+        f"(speedup x{b['naive_speedup']}); throttled calls {b['throttled_calls']}"
+    )
+    print(
+        f"steady state: {s['reads_per_compliant_cluster']} reads, {s['writes_per_compliant_cluster']} writes "
+        f"per compliant cluster; {s['calls_to_onboard_one_cluster']} calls to onboard one"
+    )
+    print(
+        f"filter-test: {f['lines_per_second']} lines/s (x{f['ratio_evaluation_to_bare_parse']} of bare parsing)"
+    )
+    for name in ("ReconcilerFunction", "SweeperFunction"):
+        print(
+            f"cold start {name}: {c[name]['median_ms_without_pyc']} ms without .pyc, "
+            f"{c[name]['median_ms_with_pyc']} ms with"
+        )
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
