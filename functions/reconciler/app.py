@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -22,7 +22,6 @@ from eks_audit.settings import SettingsError, load_settings
 from eks_audit.worker import ReconcileFailed, ResultKind, Worker
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 # a batch whose every record failed is reported like any other, not raised: the invocation's logs
 # and metrics still flush, and each message is retried (then dead-lettered) on its own
@@ -47,7 +46,6 @@ def count(name: str) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-@tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     receive_count = record.attributes.approximate_receive_count
     try:
@@ -113,7 +111,6 @@ def report(result) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context) -> dict:
     return process_partial_response(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from eks_audit import clients, ratelimit
@@ -19,12 +19,10 @@ from eks_audit.settings import load_settings
 from eks_audit.sweep import enqueue, list_cluster_names, parse_sweep_event, plan_all
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context) -> dict:
     request = parse_sweep_event(event)  # a bad payload fails the invocation with the field named
