@@ -211,10 +211,16 @@ class LocalCloud:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_NAMESPACE": "EksAudit",
                 "POWERTOOLS_SERVICE_NAME": "eks-audit",
+                # one process plays every reconciler here: it may use the whole API rate
+                "CONCURRENT_RECONCILERS": "1",
                 # EMF metrics would print to stdout; the activity log carries the same facts here
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )
+        from eks_audit import clients, ratelimit
+
+        clients.reset()  # clients and limiters are per process: start from this cloud's environment
+        ratelimit.reset()
         queue_url = self.stack.output("ReconcileQueueUrl")
         queue_arn = self.stack.context.attributes[("ReconcileQueue", "Arn")]
         self.controller = Controller(
