@@ -57,6 +57,18 @@ class SimulatedQueue:
         self.pending.pop(message.id, None)
         self.processed.append(message.id)
 
+    def deliver(self, handler, context) -> int:
+        """One poll as Lambda's event source mapping does it: receive a batch, invoke the handler,
+        delete what it did not report as failed. Returns the batch size."""
+        batch = self.receive()
+        if batch:
+            response = handler(self.lambda_event(batch), context)
+            failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+            for message in batch:
+                if message.id not in failed:
+                    self.delete(message)
+        return len(batch)
+
     def lambda_event(self, batch: list[Message]) -> dict:
         return {
             "Records": [

@@ -144,14 +144,17 @@ def test_each_message_gets_one_clear_line_and_a_metric_and_the_batch_survives(re
                 assert message_id not in failed, name
         valid_ids = [mid for mid, b in by_body.items() if b == valid]
         assert not set(valid_ids) & failed  # the valid message is never failed by its neighbours
-        malformed_count = sum(1 for _, _, e in chunk if e == "malformed")
-        counted = sum(
-            sum(blob.get("Malformed", [0]))
-            if isinstance(blob.get("Malformed"), list)
-            else blob.get("Malformed", 0)
-            for blob in emf
-        )
-        assert counted == malformed_count
+        for metric, kind in (("Malformed", "malformed"), ("Ignored", "ignored")):
+            expected_count = sum(1 for _, _, e in chunk if e == kind)
+            counted = sum(
+                sum(blob[metric]) if isinstance(blob.get(metric), list) else blob.get(metric, 0)
+                for blob in emf
+            )
+            assert counted == expected_count, metric
+        ignored_lines = [line for line in lines if line["message"].startswith("ignored: ")]
+        assert len(ignored_lines) == sum(
+            1 for _, _, e in chunk if e == "ignored"
+        )  # one line each, with its reason
         for message in batch:
             if message.id not in failed:
                 queue.delete(message)
@@ -164,13 +167,7 @@ def test_poison_messages_reach_the_dead_letter_queue_after_the_receive_count(rec
         queue.put(body)
     for tick in range(0, 40):
         queue.tick = tick
-        batch = queue.receive()
-        if batch:
-            response = module.handler(queue.lambda_event(batch), Context())
-            failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-            for message in batch:
-                if message.id not in failed:
-                    queue.delete(message)
+        queue.deliver(module.handler, Context())
     capsys.readouterr()
     assert not queue.pending
     assert sorted(m.body for m in queue.dead) == sorted(poison)
