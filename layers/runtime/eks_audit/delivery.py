@@ -11,6 +11,8 @@ is unwrapped.
 
 from __future__ import annotations
 
+import io
+import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -124,8 +126,6 @@ def iter_records(stream: BinaryIO) -> Iterator[dict[str, Any] | Problem]:
             continue
         offset, payload = item
         if payload.startswith(GZIP_MAGIC):
-            import io
-
             for inner in iter_records(io.BytesIO(payload)):
                 yield (
                     Problem(offset, f"inside a double-compressed member: {inner}")
@@ -174,8 +174,6 @@ def encode_record(
     ids: Sequence[str] | None = None,
 ) -> bytes:
     """One gzip member as CloudWatch Logs hands it to Firehose (the local cloud and tests use it)."""
-    import json
-
     events = [
         {"id": ids[index] if ids else str(first_id + index), "timestamp": timestamp, "message": message}
         for index, (timestamp, message) in enumerate(messages)
@@ -192,8 +190,6 @@ def encode_record(
 
 
 def control_record(owner: str = "CloudwatchLogs") -> bytes:
-    import json
-
     record = {
         "messageType": "CONTROL_MESSAGE",
         "owner": owner,
