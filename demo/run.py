@@ -43,8 +43,6 @@ def activity(record: dict) -> None:
             f"          controller: {cluster}: {', '.join(record['actions'])} -> {record['verdict']}",
             flush=True,
         )
-    elif cluster and record.get("verdict") in ("conflict", "compliant") and "repaired" not in message:
-        return
     elif record.get("level") == "ERROR":
         print(f"          controller: [error] {message}", flush=True)
 

@@ -36,19 +36,26 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
-def import_ms(
-    python: str, code: Path, layer: Path, module: str, attribute: str, *, fresh_bytecode: bool
-) -> float:
-    """Import time of one handler in a fresh interpreter (no site-packages); with fresh_bytecode the
-    layer's __pycache__ is not used or written, as on Lambda when the package ships no .pyc files."""
+def run_probe(
+    python: str, code: Path, layer: Path, module: str, attribute: str, *, fresh_bytecode: bool = False
+) -> subprocess.CompletedProcess:
+    """Import one handler in a fresh interpreter (no site-packages), printing the milliseconds; with
+    fresh_bytecode no __pycache__ is used or written, as on Lambda when a package ships no .pyc."""
     probe = PROBE.format(
         paths=[str(code.resolve()), str(layer.resolve())], module=module, attribute=attribute
     )
-    env = {"AWS_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
+    env = {"AWS_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
     if fresh_bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["PYTHONPYCACHEPREFIX"] = "/nonexistent-eks-audit-pycache"
-    result = subprocess.run([python, "-S", "-c", probe], capture_output=True, text=True, env=env, check=True)
+    return subprocess.run([python, "-S", "-c", probe], capture_output=True, text=True, env=env)
+
+
+def import_ms(
+    python: str, code: Path, layer: Path, module: str, attribute: str, *, fresh_bytecode: bool
+) -> float:
+    result = run_probe(python, code, layer, module, attribute, fresh_bytecode=fresh_bytecode)
+    result.check_returncode()
     return float(result.stdout.strip())
 
 
@@ -63,20 +70,11 @@ def functions(template: dict) -> dict[str, tuple[Path, str, str]]:
 
 def main(python: str) -> int:
     template = yaml.load((BUILD / "template.yaml").read_text(), Loader=_Loader)
-    resources = template["Resources"]
     layer = BUILD / "RuntimeLayer" / "python"
     failures = 0
     report = {"layer_bytes": directory_size(BUILD / "RuntimeLayer")}
-    for name, resource in resources.items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        module, attribute = resource["Properties"]["Handler"].rsplit(".", 1)
-        code = BUILD / resource["Properties"]["CodeUri"]
-        probe = PROBE.format(
-            paths=[str(code.resolve()), str(layer.resolve())], module=module, attribute=attribute
-        )
-        env = {"AWS_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
-        result = subprocess.run([python, "-S", "-c", probe], capture_output=True, text=True, env=env)
+    for name, (code, module, attribute) in functions(template).items():
+        result = run_probe(python, code, layer, module, attribute)
         if result.returncode != 0:
             failures += 1
             print(f"FAIL {name}: {result.stderr.strip().splitlines()[-1]}")

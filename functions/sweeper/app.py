@@ -13,10 +13,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from eks_audit import clients, ratelimit
 from eks_audit.aws import ClusterApi
+from eks_audit.concurrency import in_parallel
 from eks_audit.intake import ReconcileRequest
 from eks_audit.reconcile import reconcile
 from eks_audit.settings import load_settings
-from eks_audit.sweep import enqueue, list_cluster_names, parse_sweep_event, plan_all
+from eks_audit.sweep import enqueue, list_cluster_names, parse_sweep_event
 
 logger = Logger()
 metrics = Metrics()
@@ -34,7 +35,7 @@ def handler(event: dict, context) -> dict:
 
     if request.dry_run:
         api = ClusterApi(eks, clients.client("logs", region), limiter=ratelimit.shared(region))
-        outcomes = plan_all(names, lambda name: reconcile(api, settings, name, region, dry_run=True))
+        outcomes = in_parallel(lambda name: reconcile(api, settings, name, region, dry_run=True), names)
         summary = Counter(str(outcome.verdict) for outcome in outcomes)
         return {
             "dry_run": True,

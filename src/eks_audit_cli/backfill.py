@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 import click
 
 from eks_audit.aws import ClusterApi
+from eks_audit.concurrency import in_parallel
 from eks_audit.model import Outcome, Verdict
 from eks_audit.reconcile import reconcile
 from eks_audit.settings import Settings
 from eks_audit.sweep import list_cluster_names
 
-from .session import Aws, in_parallel
+from .session import Aws
 from .stack import DEFAULT_STACK_NAME, StackNotFound, find_stack, placeholder_settings
 
 SETTLED_OK = {Verdict.COMPLIANT, Verdict.SKIPPED, Verdict.GONE}

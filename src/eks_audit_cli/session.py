@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -14,7 +12,6 @@ from botocore.config import Config
 from eks_audit import ratelimit
 from eks_audit.aws import ClusterApi
 
-T = TypeVar("T")
 CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=32)
 
 
@@ -49,12 +46,3 @@ class Aws:
         home = self.session.region_name or "us-east-1"
         described = self.client("ec2", home).describe_regions(AllRegions=False)["Regions"]
         return sorted(r["RegionName"] for r in described if r.get("OptInStatus") != "not-opted-in")
-
-
-def in_parallel(function: Callable[[str], T], items: Iterable[str], workers: int = 8) -> list[T]:
-    """Regions (or clusters) side by side; results in the order given."""
-    items = list(items)
-    if len(items) <= 1:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return list(pool.map(function, items))

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 import click
 
+from eks_audit.concurrency import in_parallel
 from eks_audit.sweep import list_cluster_names
 
 from .coverage import Row, cluster_row, render_table
-from .session import Aws, in_parallel
+from .session import Aws
 from .stack import DEFAULT_STACK_NAME, StackNotFound, find_stack, placeholder_settings
 
 IN_SCOPE_OK = {"compliant"}

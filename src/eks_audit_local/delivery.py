@@ -58,7 +58,6 @@ def install(buffer_seconds: float | None = None) -> Buffering:
 
     original_send = LogStream._send_log_events
     original_put_filter = LogGroup.put_subscription_filter
-    original_firehose_send = FirehoseBackend.send_log_event
 
     def send_log_events(self, service, destination_arn, filter_name, log_events):
         subscription = self.log_group.subscription_filters.get(filter_name)
@@ -91,7 +90,6 @@ def install(buffer_seconds: float | None = None) -> Buffering:
         )
         _buffer(delivery_stream_arn, member)
 
-    del original_firehose_send
     LogStream._send_log_events = send_log_events
     LogGroup.put_subscription_filter = put_subscription_filter
     FirehoseBackend.send_log_event = firehose_send_log_event

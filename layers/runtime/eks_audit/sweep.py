@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .intake import ReconcileRequest
-from .model import Outcome
 from .names import is_valid_cluster_name
 
 SQS_BATCH = 10
@@ -93,9 +91,3 @@ def enqueue(sqs: Any, queue_url: str, requests: Iterable[ReconcileRequest]) -> E
     if batch:
         flush()
     return report
-
-
-def plan_all(names: Iterable[str], plan_one: Callable[[str], Outcome], *, workers: int = 8) -> list[Outcome]:
-    """Dry run of many clusters in parallel (the calls are I/O bound), in the order given."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(plan_one, names))
