@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore.config import Config
 
 from eks_audit import ratelimit
 from eks_audit.aws import ClusterApi
-
-CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=32)
+from eks_audit.clients import answer_final_errors_at_once, retry_config
 
 
 @dataclass
@@ -28,8 +26,10 @@ class Aws:
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
         if key not in self._clients:
-            self._clients[key] = self.session.client(
-                service, region_name=region, endpoint_url=self.endpoint_url, config=CONFIG
+            self._clients[key] = answer_final_errors_at_once(
+                self.session.client(
+                    service, region_name=region, endpoint_url=self.endpoint_url, config=retry_config()
+                )
             )
         return self._clients[key]
 

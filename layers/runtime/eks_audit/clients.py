@@ -30,6 +30,39 @@ def retry_config() -> Config:
     )
 
 
+# Error codes that botocore's standard and adaptive retry modes count as throttling
+# (botocore/retries/standard.py, ThrottledRetryableChecker) but that CloudWatch Logs uses for a
+# permanent answer: "the log group already has the maximum number of subscription filters",
+# "too many log groups". Retried, a full log group cost ~30 s and 9 attempts before the conflict
+# was reported, and in adaptive mode each answer also lowered the client's send rate for every
+# later call. botocore has no setting for the codes it retries, hence this hook.
+FINAL_ERROR_CODES = {"cloudwatch-logs": frozenset({"LimitExceededException"})}
+
+
+def answer_final_errors_at_once(client: Any) -> Any:
+    """Make the errors FINAL_ERROR_CODES names for this client's service reach the caller on the
+    first answer: not retried, and not fed to the adaptive rate limiter.
+
+    botocore asks every `needs-retry` handler (its retry handler, then the adaptive limiter) and
+    retries when one says so; a handler registered first that raises the service's own exception
+    ends the call there, as botocore would have after its last attempt."""
+    service = client.meta.service_model.service_id.hyphenize()
+    codes = FINAL_ERROR_CODES.get(service)
+    if not codes:
+        return client
+
+    def stop_on_final_error(response=None, operation=None, **_kwargs) -> None:
+        if response is None:
+            return
+        _http, parsed = response
+        code = (parsed or {}).get("Error", {}).get("Code")
+        if code in codes:
+            raise client.exceptions.from_code(code)(parsed, operation.name)
+
+    client.meta.events.register_first(f"needs-retry.{service}", stop_on_final_error)
+    return client
+
+
 _lock = threading.Lock()
 _cache: dict[tuple[str, str | None, str | None, str | None], Any] = {}
 
@@ -61,8 +94,10 @@ def client(
         found = _cache.get(key)
         if found is None:
             factory = session or _default_session()
-            found = factory.create_client(
-                service, region_name=region, endpoint_url=endpoint_url, config=retry_config()
+            found = answer_final_errors_at_once(
+                factory.create_client(
+                    service, region_name=region, endpoint_url=endpoint_url, config=retry_config()
+                )
             )
             _cache[key] = found
     return found
