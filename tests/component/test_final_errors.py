@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from botocore.exceptions import ClientError
@@ -26,7 +27,7 @@ class _Endpoint(BaseHTTPRequestHandler):
     """Answers every CloudWatch Logs call with `code`; every EKS call with an ACTIVE cluster."""
 
     code = "LimitExceededException"
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
