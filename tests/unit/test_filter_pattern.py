@@ -5,7 +5,8 @@ import json
 import pytest
 
 from eks_audit.constants import STANDARD_FILTER_PATTERN
-from eks_audit.filter_pattern import PatternError, UnsupportedPattern, compile_pattern
+from eks_audit.filter_pattern import PatternError, compile_pattern
+from eks_audit.filter_pattern.delimited import split_fields
 
 # The JSON examples of AWS's "Filter pattern syntax" page.
 DOC_EVENT = json.dumps(
@@ -210,9 +211,11 @@ def test_invalid_patterns_point_at_the_position(pattern, position, problem):
     assert f"position {position}" in str(caught.value)
 
 
-def test_space_delimited_patterns_are_rejected_as_unsupported():
-    with pytest.raises(UnsupportedPattern, match="unsupported"):
-        compile_pattern("[ip, user, ..., status_code = 4*, bytes]")
+def test_space_delimited_fields_group_brackets_and_quotes():
+    fields = split_fields('a  [b c] "d e" f"g')
+    assert [text for text, _ in fields] == ["a", "b c", "d e", 'f"g']
+    assert compile_pattern("[x, y, z = %d e%, w]").matches('a  [b c] "d e" f"g')
+    assert not compile_pattern("[x, y, z, w, v]").matches('a  [b c] "d e" f"g')  # fewer fields than named
 
 
 def test_keywords_accept_any_case_and_parentheses():
