@@ -13,7 +13,7 @@ from moto import mock_aws
 from eks_audit import clients
 from eks_audit.aws import ClusterApi
 from eks_audit.settings import Settings
-from eks_audit_local import eks_lifecycle
+from eks_audit_local import eks_lifecycle, logs_overlay
 from tests.helpers import ROOT
 
 REGION = "us-east-1"
@@ -49,6 +49,7 @@ def _isolated_aws_environment(monkeypatch):
 def clock():
     fake = FakeClock()
     eks_lifecycle.install(creating_seconds=300, update_seconds=30, clock=fake)
+    logs_overlay.install()  # CloudWatch Logs as AWS documents it, not as moto does
     return fake
 
 

@@ -98,6 +98,11 @@ def report(result) -> None:
         count("Conflicts")
     if outcome.verdict is Verdict.ERROR:
         count("Errors")
+    if outcome.permanent:
+        # not retried (AWS's answer will not change by itself): the metric and this line say so
+        count("RefusedByAws")
+        logger.error(f"refused by AWS: {outcome.reason}", extra={"verdict": str(outcome.verdict)})
+        return
     logger.info(
         f"{outcome.verdict}: {outcome.reason}",
         extra={

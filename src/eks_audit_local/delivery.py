@@ -2,8 +2,8 @@
 and writes one object per record).
 
 After `install()`:
-- a subscription filter's pattern is applied with eks-audit's own evaluator before delivery;
-- CloudWatch Logs sends a CONTROL_MESSAGE record to a Firehose when a filter is created;
+- a subscription filter's pattern is applied with eks-audit's own evaluator before delivery
+  (SubscriptionFilters.html: "only log events that match the pattern are sent");
 - Firehose buffers records and writes one object per flush: the records' gzip members
   concatenated, under `<prefix>YYYY/MM/dd/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>`,
   which is what real Firehose with compression UNCOMPRESSED writes.
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from eks_audit.delivery import control_record
 from eks_audit.filter_pattern import CompiledPattern, PatternError, compile_pattern
 
 
@@ -54,10 +53,9 @@ def install(buffer_seconds: float | None = None) -> Buffering:
     _installed = True
 
     from moto.firehose.models import FirehoseBackend
-    from moto.logs.models import LogGroup, LogStream
+    from moto.logs.models import LogStream
 
     original_send = LogStream._send_log_events
-    original_put_filter = LogGroup.put_subscription_filter
 
     def send_log_events(self, service, destination_arn, filter_name, log_events):
         subscription = self.log_group.subscription_filters.get(filter_name)
@@ -68,12 +66,6 @@ def install(buffer_seconds: float | None = None) -> Buffering:
             BUFFERING.stats["events_dropped"] += len(log_events) - len(kept)
         if kept:
             original_send(self, service, destination_arn, filter_name, kept)
-
-    def put_subscription_filter(self, filter_name, filter_pattern, destination_arn, role_arn):
-        is_new = filter_name not in self.subscription_filters
-        original_put_filter(self, filter_name, filter_pattern, destination_arn, role_arn)
-        if is_new and destination_arn.split(":")[2] == "firehose":
-            _buffer(destination_arn, control_record())
 
     def firehose_send_log_event(
         self, delivery_stream_arn, filter_name, log_group_name, log_stream_name, log_events
@@ -88,15 +80,15 @@ def install(buffer_seconds: float | None = None) -> Buffering:
             filter_names=(filter_name,),
             ids=[event["id"] for event in log_events],
         )
-        _buffer(delivery_stream_arn, member)
+        buffer_record(delivery_stream_arn, member)
 
     LogStream._send_log_events = send_log_events
-    LogGroup.put_subscription_filter = put_subscription_filter
     FirehoseBackend.send_log_event = firehose_send_log_event
     return BUFFERING
 
 
-def _buffer(stream_arn: str, member: bytes) -> None:
+def buffer_record(stream_arn: str, member: bytes) -> None:
+    """Firehose's buffer: records wait until the interval is up or the buffer is full."""
     with BUFFERING.lock:
         started, records = BUFFERING.pending.get(stream_arn, (time.monotonic(), []))
         records.append(member)

@@ -8,7 +8,10 @@ After `install()`, in-process (`mock_aws`) and over HTTP (moto's server) alike:
   logging config provided" when nothing changes, merges the log types named into the current
   config, and returns an `update` (InProgress, then Successful after `update_seconds`, when the
   new config takes effect and the cluster is ACTIVE again, having been UPDATING);
-- DescribeUpdate and ListUpdates work.
+- DescribeUpdate and ListUpdates work;
+- when a log type is on once the cluster is ACTIVE (at creation or after an update), the log group
+  `/aws/eks/<name>/cluster` exists: EKS creates it when it is missing and uses it when it is there
+  (control-plane-logs.html), moto creates none.
 
 Time comes from `clock`, which tests replace to step through the lifecycle.
 """
@@ -72,11 +75,26 @@ def _tick(cluster: Any) -> None:
     ready_at = getattr(cluster, "_ready_at", None)
     if cluster.status == "CREATING" and ready_at is not None and now >= ready_at:
         cluster.status = "ACTIVE"
+        _ensure_log_group(cluster)
     for update in getattr(cluster, "_updates", {}).values():
         if update["status"] == "InProgress" and now >= update["_done_at"]:
             update["status"] = "Successful"
             cluster.logging = logging_config(update["_enabled"])
             cluster.status = "ACTIVE"
+            _ensure_log_group(cluster)
+
+
+def _ensure_log_group(cluster: Any) -> None:
+    """EKS writes control-plane logs to /aws/eks/<name>/cluster and creates it when it is missing."""
+    if not enabled_types(cluster.logging):
+        return
+    from moto.logs.models import logs_backends
+
+    _, _, _, region, account, _ = cluster.arn.split(":", 5)
+    backend = logs_backends[account][region]
+    name = f"/aws/eks/{cluster.name}/cluster"
+    if name not in backend.groups:
+        backend.create_log_group(name, tags={})
 
 
 def _public(update: dict[str, Any]) -> dict[str, Any]:
@@ -111,11 +129,13 @@ def install(
         cluster = original_create(self, *args, **kwargs)
         with LIFECYCLE.lock:
             cluster._updates = {}
+            # AWS keeps logging as requested at creation; normalise its shape
+            cluster.logging = logging_config(enabled_types(cluster.logging))
             if LIFECYCLE.creating_seconds > 0:
                 cluster.status = "CREATING"
                 cluster._ready_at = LIFECYCLE.clock() + LIFECYCLE.creating_seconds
-            # AWS keeps logging as requested at creation; normalise its shape
-            cluster.logging = logging_config(enabled_types(cluster.logging))
+            else:
+                _ensure_log_group(cluster)
         return cluster
 
     def describe_cluster(self, name):

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from . import delivery, eks_lifecycle
+from . import delivery, eks_lifecycle, logs_overlay
 from .controller import Controller
 from .deploy import Stack, deploy
 from .gateway import Faults, Gateway
@@ -94,6 +94,7 @@ class LocalCloud:
             creating_seconds=self.timings.creating, update_seconds=self.timings.update, clock=time.monotonic
         )
         delivery.install(buffer_seconds=self.timings.firehose_buffer)
+        logs_overlay.install()
         app = Gateway(DomainDispatcherApplication(create_backend_app), self.faults, self._emit)
         self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port

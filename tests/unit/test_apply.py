@@ -142,3 +142,18 @@ def test_access_denied_is_an_error():
     )
     assert outcome.verdict is Verdict.ERROR
     assert "AccessDeniedException" in outcome.reason
+
+
+def test_a_refused_filter_pattern_is_a_permanent_error_and_audit_waits_for_the_filter():
+    api = FakeApi(put_filter=error("InvalidParameterException", "Invalid filter pattern"))
+    outcome = apply_plan(PLAN, api, SETTINGS)
+    assert outcome.verdict is Verdict.ERROR and outcome.permanent
+    assert "CloudWatch Logs refused subscription filter 'eks-audit'" in outcome.reason
+    assert "Invalid filter pattern" in outcome.reason and "FilterPattern" in outcome.reason
+    assert "enable_audit" not in api.calls
+
+
+def test_no_changes_needed_is_not_a_refusal():
+    api = FakeApi(enable_audit=error("InvalidParameterException", "No changes needed for the logging config"))
+    outcome = apply_plan(PLAN, api, SETTINGS)
+    assert outcome.verdict is Verdict.COMPLIANT and not outcome.permanent

@@ -87,3 +87,11 @@ def test_compliant_is_not_requeued_and_counts_as_nothing_changed(monkeypatch):
     outcome = Outcome("c", "us-east-1", Verdict.COMPLIANT, "ok")
     result = worker(sqs, monkeypatch, outcome).handle(ReconcileRequest("c", "us-east-1"))
     assert sqs.sent == [] and not result.changed and not result.onboarded
+
+
+def test_refused_by_aws_is_not_retried(monkeypatch):
+    """AWS's answer to a bad setting will not change by itself: the message is done, not dead-lettered."""
+    sqs = FakeSqs()
+    outcome = Outcome("c", "us-east-1", Verdict.ERROR, "CloudWatch Logs refused ...", permanent=True)
+    result = worker(sqs, monkeypatch, outcome).handle(ReconcileRequest("c", "us-east-1"))
+    assert result.outcome.permanent and sqs.sent == []

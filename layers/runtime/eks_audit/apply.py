@@ -18,6 +18,7 @@ class _Progress:
     requeue_after: int | None = None
     conflict: bool = False
     error: str | None = None
+    permanent: bool = False
     gone: bool = False
     update_id: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -65,6 +66,8 @@ def apply_plan(plan: Plan, api: ClusterApi, settings: Settings) -> Outcome:
                 break
             if kind in (ErrorKind.BUSY, ErrorKind.NOT_READY, ErrorKind.TRANSIENT, ErrorKind.NOT_FOUND):
                 progress.wait(settings.wait_updating_seconds, f"{action}: {error_code(exc)}, retry later")
+            elif kind is ErrorKind.INVALID_PARAMETER:
+                progress.error, progress.permanent = refused(action, exc, settings), True
             else:
                 progress.error = f"{action}: {error_code(exc)}: {error_message(exc)}"
             # never enable audit logging before the filter that ships it is in place
@@ -95,7 +98,20 @@ def apply_plan(plan: Plan, api: ClusterApi, settings: Settings) -> Outcome:
         requeue_after=None if verdict is Verdict.GONE else progress.requeue_after,
         foreign_filters=foreign,
         update_id=progress.update_id,
+        permanent=progress.permanent and verdict is Verdict.ERROR,
     )
+
+
+def refused(action: Action, exc: ClientError, settings: Settings) -> str:
+    """AWS's own words for a value it refuses, and what to fix."""
+    answer = f"{error_code(exc)}: {error_message(exc)}"
+    if action is Action.PUT_FILTER:
+        return (
+            f"CloudWatch Logs refused subscription filter {settings.filter_name!r} ({answer}); "
+            f"check the stack's FilterPattern {settings.filter_pattern!r} "
+            "(`eks-audit filter-test --pattern ... --check-with-aws`)"
+        )
+    return f"{action}: AWS refused the request ({answer})"
 
 
 def _create_log_group(api: ClusterApi, cluster: str, settings: Settings) -> None:

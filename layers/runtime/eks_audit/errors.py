@@ -31,6 +31,7 @@ class ErrorKind(StrEnum):
     BUSY = "busy"  # update in progress, concurrent change
     NOT_READY = "not-ready"  # cluster not ACTIVE
     LIMIT = "limit"  # no room for another subscription filter
+    INVALID_PARAMETER = "invalid-parameter"  # AWS refused a value we sent: permanent until fixed
     TRANSIENT = "transient"  # throttling and server errors that outlived the retries
     OTHER = "other"
 
@@ -53,6 +54,8 @@ def classify(exc: ClientError) -> ErrorKind:
         return ErrorKind.ALREADY_EXISTS
     if code == "InvalidParameterException" and "No changes needed" in message:
         return ErrorKind.NO_CHANGES
+    if code == "InvalidParameterException":
+        return ErrorKind.INVALID_PARAMETER
     if code in BUSY_CODES:
         return ErrorKind.BUSY
     if code == "InvalidRequestException" and "ACTIVE" in message:

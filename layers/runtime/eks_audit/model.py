@@ -80,6 +80,8 @@ class Outcome:
     foreign_filters: tuple[str, ...] = ()
     update_id: str | None = None
     dry_run: bool = False
+    # AWS refused what the settings ask for (say, the filter pattern): retrying changes nothing
+    permanent: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -89,8 +89,8 @@ class Worker:
             request.region,
             update_id=request.update_id,
         )
-        if outcome.verdict is Verdict.ERROR and outcome.requeue_after is None:
-            raise ReconcileFailed(outcome)
+        if outcome.verdict is Verdict.ERROR and outcome.requeue_after is None and not outcome.permanent:
+            raise ReconcileFailed(outcome)  # retried by SQS, then dead-lettered
         requeued = None
         if outcome.requeue_after is not None:
             follow_up = replace(request, update_id=outcome.update_id or request.update_id)
