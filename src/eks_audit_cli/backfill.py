@@ -26,6 +26,7 @@ from eks_audit.reconcile import reconcile
 from eks_audit.settings import Settings
 from eks_audit.sweep import list_cluster_names
 
+from .options import global_options
 from .session import Aws
 from .stack import DEFAULT_STACK_NAME, StackNotFound, find_stack, placeholder_settings
 
@@ -142,6 +143,7 @@ def run_backfill(
     show_default=True,
     help="Clusters reconciled at once per region.",
 )
+@global_options
 @click.pass_obj
 def command(globals_, clusters, dry_run, stack_name, wait_seconds, concurrency) -> None:
     """Reconcile clusters now (every cluster of the regions, or those named), with a progress bar

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from eks_audit.delivery import LogEvent, Problem, iter_log_events
 
+from .options import global_options
 from .session import Aws
 
 
@@ -65,6 +66,7 @@ def s3_objects(s3, url: str) -> Iterator[tuple[str, str]]:
 @click.option(
     "--with-metadata", is_flag=True, help="Wrap each event with its log group, stream and timestamp."
 )
+@global_options
 @click.pass_obj
 def command(globals_, objects: tuple[str, ...], with_metadata: bool) -> None:
     """Decode delivered objects (every gzip member of each) into one audit event JSON per line.

@@ -9,6 +9,8 @@ import click
 
 from eks_audit.intake import Ignore, MalformedMessage, parse_message
 
+from .options import global_options
+
 
 def decision_json(message: object, default_region: str | None = None) -> dict:
     decision = parse_message(message, default_region=default_region)
@@ -19,6 +21,7 @@ def decision_json(message: object, default_region: str | None = None) -> dict:
 
 @click.command("explain")
 @click.argument("event", type=click.File("rb"), default="-")
+@global_options
 @click.pass_obj
 def command(globals_, event) -> None:
     """Print, as JSON, what the controller does with EVENT (a file, or - for standard input)."""

@@ -14,6 +14,9 @@ import orjson
 from eks_audit.constants import STANDARD_FILTER_PATTERN
 from eks_audit.filter_pattern import CompiledPattern, PatternError, compile_pattern
 
+from .aws_evaluator import PatternRefused, Sample, aws_matches, disagreements
+from .options import global_options
+from .session import Aws
 from .sources import read_messages
 
 
@@ -130,50 +133,125 @@ def _size(count: int) -> str:
     show_default=True,
     help="How many request URIs, verbs and users to list among the dropped lines.",
 )
+@click.option(
+    "--check-with-aws",
+    is_flag=True,
+    help="Also evaluate a sample of the lines with AWS's own engine (CloudWatch Logs TestMetricFilter, "
+    "in --region or the profile's region) and list every line where the answers differ; exit 1 if any.",
+)
+@click.option(
+    "--sample",
+    "sample_size",
+    type=click.IntRange(1, 10_000),
+    default=200,
+    show_default=True,
+    help="How many lines --check-with-aws sends (50 per TestMetricFilter call).",
+)
 @click.argument("files", nargs=-1, type=click.File("rb"))
+@global_options
 @click.pass_obj
-def command(globals_, pattern, pattern_file, print_, top, files) -> None:
+def command(globals_, pattern, pattern_file, print_, top, check_with_aws, sample_size, files) -> None:
     """Evaluate a CloudWatch Logs filter pattern over audit log messages and report counts and bytes
     kept and dropped, and the top request URIs, verbs and users among the dropped.
 
     FILES (or - / nothing for standard input) hold one raw log message per line, a CloudWatch Logs
-    export (`<timestamp> <message>` lines, gzip or not), delivered Firehose objects, or the JSON of
-    `aws logs filter-log-events`.
+    export (`<timestamp> <message>` lines, gzip or not), delivered Firehose objects, the JSON of
+    `aws logs filter-log-events`, or one JSON message (pretty-printed or not) or a JSON array of them.
     """
     text = _load_pattern(pattern, pattern_file)
+    sample = Sample(sample_size) if check_with_aws else None
     try:
         compiled = compile_pattern(text)
     except PatternError as exc:
-        click.echo(f"eks-audit filter-test: {exc}", err=True)
+        click.echo(f"eks-audit filter-test: this pattern cannot be evaluated here: {exc}", err=True)
+        if sample is not None:
+            problems: list[str] = []
+            for line in _messages(files, problems):
+                sample.offer(line.decode("utf-8", errors="replace"))
+            _report_problems(problems)
+            _aws_only(globals_, text, sample)
         sys.exit(2)
 
     out = sys.stdout.buffer
-    on_line = None
-    if print_ is not None:
-        wanted = print_ == "kept"
+    printing = None if print_ is None else print_ == "kept"
 
-        def on_line(line: bytes, kept: bool) -> None:
-            if kept is wanted:
-                out.write(line + b"\n")
+    def on_line(line: bytes, kept: bool) -> None:
+        if kept is printing:
+            out.write(line + b"\n")
+        if sample is not None:
+            sample.offer(line.decode("utf-8", errors="replace"))
 
     tally, breakdown, problems = Tally(), Breakdown() if top else None, []
-    for source in files or (click.open_file("-", "rb"),):
-        evaluate(
-            compiled,
-            read_messages(source, problems, getattr(source, "name", "<stdin>")),
-            tally,
-            breakdown,
-            on_line,
-        )
+    evaluate(compiled, _messages(files, problems), tally, breakdown, on_line)
     out.flush()
-    for problem in problems:
-        click.echo(f"eks-audit filter-test: {problem}", err=True)
+    _report_problems(problems)
+    if tally.lines == 0:
+        click.echo("eks-audit filter-test: no log messages were read", err=True)
+        sys.exit(2)
 
     echo = (lambda s: click.echo(s, err=True)) if print_ else click.echo
     report = {"pattern": text, **asdict(tally), "dropped_by": breakdown.top(top) if breakdown else {}}
+    check = None if sample is None else _check(globals_, compiled, sample)
+    if check is not None:
+        report["check_with_aws"] = check
     if globals_.json:
         echo(json.dumps(report))
+    else:
+        _render(echo, tally, report)
+    if check is not None and check["disagreements"]:
+        sys.exit(1)
+
+
+def _messages(files, problems: list[str]):
+    for source in files or (click.open_file("-", "rb"),):
+        yield from read_messages(source, problems, getattr(source, "name", "<stdin>"))
+
+
+def _report_problems(problems: list[str]) -> None:
+    for problem in problems:
+        click.echo(f"eks-audit filter-test: {problem}", err=True)
+
+
+def _logs_client(globals_):
+    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
+    region = (globals_.regions or (None,))[0] or aws.session.region_name
+    if not region:
+        raise click.UsageError("--check-with-aws needs a region: give --region")
+    return region, aws.client("logs", region)
+
+
+def _check(globals_, compiled: CompiledPattern, sample: Sample) -> dict:
+    region, logs = _logs_client(globals_)
+    local = {message: compiled.matches(message) for message in sample.items}
+    try:
+        matched = aws_matches(logs, compiled.text, sample.items)
+    except PatternRefused as exc:
+        return {
+            "region": region,
+            "sampled": len(local),
+            "refused_by_aws": str(exc),
+            "disagreements": [{"message": "(the pattern itself)", "local": True, "aws": False}],
+        }
+    found = [asdict(d) for d in disagreements(list(local), local, matched)]
+    return {"region": region, "sampled": len(local), "refused_by_aws": None, "disagreements": found}
+
+
+def _aws_only(globals_, text: str, sample: Sample) -> None:
+    """The pattern is beyond this evaluator: say what AWS's engine makes of the sample."""
+    region, logs = _logs_client(globals_)
+    try:
+        matched = aws_matches(logs, text, sample.items)
+    except PatternRefused as exc:
+        click.echo(f"CloudWatch Logs ({region}) refuses it too: {exc}", err=True)
         return
+    kept = sum(1 for message in dict.fromkeys(sample.items) if message in matched)
+    click.echo(
+        f"CloudWatch Logs ({region}) accepts it: of {len(set(sample.items))} sampled lines it keeps {kept}",
+        err=True,
+    )
+
+
+def _render(echo, tally: Tally, report: dict) -> None:
     total_bytes = tally.bytes_kept + tally.bytes_dropped
     echo(
         f"lines {tally.lines}: kept {tally.kept} ({_percent(tally.kept, tally.lines)}), "
@@ -188,3 +266,18 @@ def command(globals_, pattern, pattern_file, print_, top, files) -> None:
             echo(f"dropped by {dimension.replace('_', ' ')}:")
             for row in rows:
                 echo(f"  {row['lines']:>8} lines {_size(row['bytes']):>10}  {row['value']}")
+    check = report.get("check_with_aws")
+    if check is None:
+        return
+    if check["refused_by_aws"]:
+        echo(f"AWS ({check['region']}) refuses this pattern: {check['refused_by_aws']}")
+        return
+    differing = check["disagreements"]
+    echo(
+        f"checked with AWS ({check['region']}, TestMetricFilter): {check['sampled']} sampled lines, "
+        f"{len(differing)} answered differently"
+    )
+    for item in differing:
+        local = "kept" if item["local"] else "dropped"
+        aws = "kept" if item["aws"] else "dropped"
+        echo(f"  here {local}, AWS {aws}: {item['message'][:300]}")

@@ -8,6 +8,8 @@ import threading
 
 import click
 
+from .options import global_options
+
 
 def activity_line(record: dict) -> str | None:
     """One readable line per controller log record (None for what is not worth a line)."""
@@ -46,6 +48,7 @@ def group() -> None:
     "--sweep-interval", type=float, default=60.0, show_default=True, help="Seconds between sweeps (0: none)."
 )
 @click.option("--quiet", is_flag=True, help="Do not print the controller's activity.")
+@global_options
 @click.pass_obj
 def serve(globals_, port, faults, creating_seconds, update_seconds, sweep_interval, quiet) -> None:
     """Run moto with eks-audit's overlays, the stack deployed from template.yaml and the controller

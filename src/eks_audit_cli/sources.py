@@ -44,24 +44,44 @@ def read_messages(stream: BinaryIO, problems: list[str], name: str) -> Iterator[
         yield from _text_lines(gzip.GzipFile(fileobj=buffered))
         return
     first = buffered.readline()
-    if first.lstrip().startswith(b"{") and _is_document_start(first):
-        document = orjson.loads(first + buffered.read())
-        if isinstance(document, dict) and isinstance(document.get("events"), list):
-            for event in document["events"]:
-                yield str(event.get("message", "")).encode()
-            return
-        problems.append(f"{name}: a JSON document without an 'events' list")
+    if first.lstrip().startswith((b"{", b"[")) and _is_document_start(first):
+        yield from _document_messages(first + buffered.read(), problems, name)
         return
     yield from _text_lines(itertools.chain([first], buffered))
 
 
+def _document_messages(data: bytes, problems: list[str], name: str) -> Iterator[bytes]:
+    """One JSON document: `filter-log-events` output ({"events": [...]}), one message (an object,
+    pretty-printed or not, read as its one-line JSON, which is how CloudWatch Logs holds a JSON
+    log event), or an array of messages."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        problems.append(
+            f"{name}: not one JSON document ({exc}); give one log message per line, or one JSON message"
+        )
+        return
+    if isinstance(document, dict) and isinstance(document.get("events"), list):
+        for event in document["events"]:
+            yield str(event.get("message", "")).encode()
+    elif isinstance(document, dict):
+        yield orjson.dumps(document)
+    elif isinstance(document, list):
+        for item in document:
+            yield item.encode() if isinstance(item, str) else orjson.dumps(item)
+    else:
+        problems.append(f"{name}: a JSON {type(document).__name__}, not a log message or a list of them")
+
+
 def _is_document_start(first_line: bytes) -> bool:
-    """A pretty-printed document ({ on a line of its own) or a one-line {"events": [...]}."""
+    """Where a JSON document starts rather than one message per line: a first line that is not
+    JSON by itself (`{` or `[` opening a pretty-printed document), or a one-line {"events": [...]}
+    or array."""
     try:
         parsed = orjson.loads(first_line)
     except orjson.JSONDecodeError:
         return True
-    return isinstance(parsed, dict) and isinstance(parsed.get("events"), list)
+    return isinstance(parsed, list) or (isinstance(parsed, dict) and isinstance(parsed.get("events"), list))
 
 
 def _text_lines(stream) -> Iterator[bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import click
@@ -13,7 +13,10 @@ import click
 from eks_audit.concurrency import in_parallel
 from eks_audit.sweep import list_cluster_names
 
+from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, render_table
+from .errors import is_fatal
+from .options import global_options
 from .session import Aws
 from .stack import DEFAULT_STACK_NAME, StackNotFound, find_stack, placeholder_settings
 
@@ -33,7 +36,9 @@ def region_status(aws: Aws, region: str, stack_name: str, names: tuple[str, ...]
     result = RegionStatus(region)
     try:
         clusters = list(names) or list(list_cluster_names(aws.client("eks", region)))
-    except Exception as exc:  # one unreachable region must not hide the others
+    except Exception as exc:  # one unreachable region must not hide the others ...
+        if is_fatal(exc):  # ... but no credentials or no network is one problem, said once
+            raise
         result.problem = f"cannot list clusters: {exc}"
         return result
     if not clusters:
@@ -48,6 +53,15 @@ def region_status(aws: Aws, region: str, stack_name: str, names: tuple[str, ...]
     result.rows = in_parallel(
         lambda name: cluster_row(api, settings, name, region), sorted(clusters), workers=4
     )
+    if result.stack and (refusal := pattern_refusal(aws.client("logs", region), settings.filter_pattern)):
+        # AWS's engine is the judge: the controller's PutSubscriptionFilter gets the same answer
+        result.problem = f"CloudWatch Logs refuses the stack's FilterPattern: {refusal}"
+        result.rows = [
+            replace(row, reason=f"{row.reason}; the filter cannot be put: {result.problem}")
+            if row.our_filter != "ok" and row.verdict == "drifted"
+            else row
+            for row in result.rows
+        ]
     return result
 
 
@@ -76,6 +90,7 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
     show_default=True,
     help="Seconds a cluster may stay pending (new, updating) before it counts as a problem.",
 )
+@global_options
 @click.pass_obj
 def command(globals_, stack_name, clusters, pending_grace) -> None:
     """Coverage per cluster and region. Exit 0 only when every in-scope cluster is compliant."""

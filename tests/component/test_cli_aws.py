@@ -178,3 +178,23 @@ def test_decode_streams_in_bounded_reads():
             return super().read(size)
 
     assert sum(1 for _ in iter_log_events(Guarded(data))) == 2000
+
+
+def test_status_says_when_cloudwatch_refuses_the_stacks_pattern(settings):
+    register_stack(
+        boto3.client("cloudformation", region_name=REGION),
+        "eks-audit",
+        {
+            "FirehoseArn": settings.firehose_arn,
+            "LogsRoleArn": settings.logs_role_arn,
+            "FilterPattern": "%something!%",  # AWS's own example of a refused regex
+        },
+        {},
+    )
+    create_cluster("payments")
+    result = run("--json", "status")
+    assert result.exit_code == 1
+    (region,) = json.loads(result.output)["regions"]
+    assert region["problem"].startswith("CloudWatch Logs refuses the stack's FilterPattern")
+    (row,) = region["clusters"]
+    assert "the filter cannot be put" in row["reason"]

@@ -1,0 +1,69 @@
+"""What the CLI says when AWS cannot be reached or refuses it: one line and exit status 2, never a
+traceback (a traceback is for bugs)."""
+
+from __future__ import annotations
+
+import click
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+CANNOT_RUN = 2
+# ClientError codes that say "these credentials are no good" (STS, IAM and most services)
+CREDENTIAL_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "SignatureDoesNotMatch",
+        "AuthFailure",
+        "InvalidSignatureException",
+    }
+)
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """An error no other region or cluster would escape: no credentials, no network, no region."""
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") in CREDENTIAL_CODES
+    return isinstance(exc, BotoCoreError)
+
+
+def explain(exc: BotoCoreError | ClientError) -> str:
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return (
+            f"no usable AWS credentials ({exc}): set a profile (--profile, AWS_PROFILE), "
+            "environment variables, or sign in with `aws sso login`"
+        )
+    if isinstance(exc, NoRegionError):
+        return "no AWS region: give --region, or set AWS_REGION or a region in your profile"
+    if isinstance(exc, ProfileNotFound):
+        return f"{exc} (see ~/.aws/config)"
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
+        return f"cannot reach AWS: {exc} (no network, a proxy, or a wrong --endpoint-url?)"
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        operation = getattr(exc, "operation_name", "") or "a call"
+        hint = " (the credentials were refused)" if error.get("Code") in CREDENTIAL_CODES else ""
+        return f"AWS refused {operation}: {error.get('Code', '?')}: {error.get('Message', '')}{hint}"
+    return str(exc)
+
+
+class AwsCliGroup(click.Group):
+    """A click group whose commands end with one clear line when AWS is out of reach."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (BotoCoreError, ClientError) as exc:
+            click.echo(f"eks-audit: {explain(exc)}", err=True)
+            ctx.exit(CANNOT_RUN)
