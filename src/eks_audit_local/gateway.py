@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
 _CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d+/([a-z0-9-]+)/([a-z0-9-]+)/")
 # EKS is REST: (method, path) -> operation for the calls CloudTrail events are emitted for
@@ -26,9 +27,11 @@ _EKS_ROUTES = [
     ("GET", re.compile(r"^/clusters/?$"), "ListClusters"),
     ("GET", re.compile(r"^/clusters/(?P<name>[^/]+)/?$"), "DescribeCluster"),
     ("GET", re.compile(r"^/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)/?$"), "DescribeUpdate"),
+    ("POST", re.compile(r"^/tags/(?P<resourceArn>.+)$"), "TagResource"),
+    ("DELETE", re.compile(r"^/tags/(?P<resourceArn>.+)$"), "UntagResource"),
 ]
 WATCHED = {
-    "eks": {"CreateCluster", "UpdateClusterConfig", "DeleteCluster"},
+    "eks": {"CreateCluster", "UpdateClusterConfig", "DeleteCluster", "TagResource", "UntagResource"},
     "logs": {"CreateLogGroup", "DeleteLogGroup", "PutSubscriptionFilter", "DeleteSubscriptionFilter"},
 }
 FAULTY_SERVICES = ("eks", "logs")
@@ -112,7 +115,11 @@ def identify(environ: dict[str, Any], body: bytes) -> Call | None:
             found = pattern.match(path) if method == route_method else None
             if found:
                 operation = name
-                params = {**found.groupdict(), **params}
+                path_params = {key: unquote(value) for key, value in found.groupdict().items()}
+                query = parse_qs(environ.get("QUERY_STRING", ""))
+                if "tagKeys" in query:
+                    path_params["tagKeys"] = query["tagKeys"]
+                params = {**path_params, **params}
                 break
     return Call(service, region, operation, params, access_key)
 

@@ -137,6 +137,16 @@ def test_opted_out_cluster_is_left_alone(cloud):
     assert not audit_on(cloud, "e2e-skip")
 
 
+def test_removing_the_opt_out_tag_onboards_within_seconds(cloud):
+    """Hands-off opt-in: UntagResource reaches the controller through CloudTrail, not the next sweep."""
+    create(cloud, "e2e-optin", tags={"eks-audit:skip": "true", "team": "payments"})
+    time.sleep(2)  # ACTIVE, and skipped
+    arn = cloud.client("eks").describe_cluster(name="e2e-optin")["cluster"]["arn"]
+    cloud.client("eks").untag_resource(resourceArn=arn, tagKeys=["eks-audit:skip"])
+    assert cloud.wait_until(lambda: audit_on(cloud, "e2e-optin"), 10)
+    assert "eks-audit" in filters(cloud, "e2e-optin")
+
+
 def test_full_log_group_is_a_conflict_with_foreign_filters_untouched(cloud):
     logs = cloud.client("logs")
     group = "/aws/eks/e2e-full/cluster"

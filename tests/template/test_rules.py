@@ -56,6 +56,7 @@ def test_the_template_has_one_rule_per_service():
         "eks-create-cluster-legacy",
         "eks-update-cluster-config",
         "eks-delete-cluster",
+        "eks-untag-resource",
         "logs-create-log-group",
         "logs-delete-log-group",
         "logs-put-subscription-filter",

@@ -161,3 +161,37 @@ def test_region_falls_back_to_the_envelope():
     del event["detail"]["awsRegion"]
     event["region"] = "ap-south-1"
     assert parse_message(event).region == "ap-south-1"
+
+
+def test_untagging_a_cluster_names_it():
+    decision = parse_message(sample("eks-untag-resource"))
+    assert decision == ReconcileRequest("payments-prod", "us-east-1", "123456789012", "UntagResource")
+
+
+@pytest.mark.parametrize(
+    ("params", "resources", "expected"),
+    [
+        ({"resourceARN": "arn:aws:eks:us-east-1:123456789012:cluster/c-1", "tags": {"k": "v"}}, None, "c-1"),
+        ({}, [{"ARN": "arn:aws-cn:eks:cn-north-1:123456789012:cluster/c-2"}], "c-2"),
+        ({"resourceArn": "arn:aws:eks:us-east-1:123456789012:nodegroup/c-1/ng/uuid"}, None, None),
+        ({"resourceArn": "arn:aws:eks:us-east-1:123456789012:cluster/bad name"}, None, None),
+    ],
+)
+def test_tag_events_name_clusters_only(params, resources, expected):
+    event = sample("eks-untag-resource")
+    event["detail"]["eventName"] = "TagResource"
+    event["detail"]["requestParameters"] = params
+    event["resources"] = resources or []
+    decision = parse_message(event)
+    if expected is None:
+        assert isinstance(decision, Ignore) and "not an EKS cluster" in decision.reason
+    else:
+        assert decision.cluster == expected and decision.trigger == "TagResource"
+
+
+def test_tag_event_without_an_arn_is_malformed():
+    event = sample("eks-untag-resource")
+    event["detail"]["requestParameters"] = {"tagKeys": ["x"]}
+    with pytest.raises(MalformedMessage) as caught:
+        parse_message(event)
+    assert caught.value.field == "detail.requestParameters.resourceArn"

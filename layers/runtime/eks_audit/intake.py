@@ -12,10 +12,12 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .names import cluster_from_log_group, is_valid_cluster_name, log_group_from_identifier
+from .names import cluster_from_arn, cluster_from_log_group, is_valid_cluster_name, log_group_from_identifier
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 EKS_EVENTS = frozenset({"CreateCluster", "UpdateClusterConfig", "DeleteCluster"})
+# Tag changes: removing the opt-out tag must onboard a cluster at once, not at the next sweep.
+EKS_TAG_EVENTS = frozenset({"TagResource", "UntagResource"})
 LOGS_EVENTS = frozenset(
     {"CreateLogGroup", "DeleteLogGroup", "PutSubscriptionFilter", "DeleteSubscriptionFilter"}
 )
@@ -120,6 +122,8 @@ def _from_eventbridge(event: dict[str, Any]) -> Decision:
             if isinstance(update, dict) and isinstance(update.get("id"), str):
                 update_id = update["id"]
         return ReconcileRequest(cluster, region, account, name, update_id)
+    if name in EKS_TAG_EVENTS:
+        return _from_tag_event(name, params, event.get("resources"), region, account)
     if name in LOGS_EVENTS:
         return _from_logs_event(name, params, region, account)
     return Ignore(f"{source} {name} is not a watched call")
@@ -139,6 +143,27 @@ def _eks_cluster_name(params: Any) -> str:
                 )
             return value
     raise MalformedMessage("detail.requestParameters.name", "missing")
+
+
+def _from_tag_event(name: str, params: Any, resources: Any, region: str, account: str | None) -> Decision:
+    """The tagged resource's ARN; CloudTrail spells the key resourceArn or resourceARN depending on
+    the service (EKS's is undocumented), and may also list it under `resources`."""
+    arns = []
+    if isinstance(params, dict):
+        arns += [params[key] for key in ("resourceArn", "resourceARN") if isinstance(params.get(key), str)]
+    if isinstance(resources, list):
+        arns += [
+            item.get("ARN")
+            for item in resources
+            if isinstance(item, dict) and isinstance(item.get("ARN"), str)
+        ]
+    if not arns:
+        raise MalformedMessage("detail.requestParameters.resourceArn", "missing or not a string")
+    for arn in arns:
+        cluster = cluster_from_arn(arn)
+        if cluster is not None:
+            return ReconcileRequest(cluster, region, account, name)
+    return Ignore(f"{name} on {_show(arns[0])}: not an EKS cluster")
 
 
 def _from_logs_event(name: str, params: Any, region: str, account: str | None) -> Decision:

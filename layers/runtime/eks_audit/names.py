@@ -8,6 +8,7 @@ import re
 # It must start with an alphanumeric character and can't be longer than 100 characters."
 CLUSTER_NAME_RE = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
 LOG_GROUP_RE = re.compile(r"/aws/eks/([^/]+)/cluster")
+CLUSTER_ARN_RE = re.compile(r"arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster/([^/]+)")
 AUDIT_STREAM_PREFIX = "kube-apiserver-audit-"
 
 
@@ -35,3 +36,12 @@ def log_group_from_identifier(identifier: str) -> str:
         _, _, rest = identifier.partition(":log-group:")
         return rest[:-2] if rest.endswith(":*") else rest
     return identifier
+
+
+def cluster_from_arn(arn: str) -> str | None:
+    """The name in `arn:<partition>:eks:<region>:<account>:cluster/<name>`; None for any other ARN
+    (node groups, add-ons, Fargate profiles, other services) and for a name EKS would not accept."""
+    match = CLUSTER_ARN_RE.fullmatch(arn)
+    if match is None or not is_valid_cluster_name(match.group(1)):
+        return None
+    return match.group(1)
