@@ -41,6 +41,29 @@ class CompiledPattern:
         return isinstance(obj, (dict, list)) and self._json_predicate(obj)
 
 
+class Cursor:
+    """A position in a pattern being parsed, and the moves every parser makes."""
+
+    def __init__(self, text: str, pos: int):
+        self.text = text
+        self.pos = pos
+
+    def error(self, problem: str, position: int | None = None) -> PatternError:
+        return PatternError(problem, self.text, self.pos if position is None else position)
+
+    def skip_space(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def take(self, token: str) -> bool:
+        """Skip spaces; consume `token` if it comes next."""
+        self.skip_space()
+        if self.text.startswith(token, self.pos):
+            self.pos += len(token)
+            return True
+        return False
+
+
 def read_quoted(text: str, pos: int) -> tuple[str, int]:
     """Read a string quoted with text[pos] (backslash escapes the quote and itself); returns the
     string and the position after the closing quote."""

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .common import NUMBER_RE, CompiledPattern, PatternError, read_quoted, string_matcher
+from .common import NUMBER_RE, CompiledPattern, Cursor, read_quoted, string_matcher
 from .regex import RegexCounter, compile_regex
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_$-]+")
@@ -96,25 +96,10 @@ def _matcher(items: tuple[Field | str, ...]) -> Callable[[str], bool]:
     return matches
 
 
-class _Parser:
+class _Parser(Cursor):
     def __init__(self, text: str, start: int):
-        self.text = text
-        self.pos = start + 1  # past '['
+        super().__init__(text, start + 1)  # past '['
         self.regexes = RegexCounter(text)
-
-    def error(self, problem: str, position: int | None = None) -> PatternError:
-        return PatternError(problem, self.text, self.pos if position is None else position)
-
-    def skip_space(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos].isspace():
-            self.pos += 1
-
-    def take(self, token: str) -> bool:
-        self.skip_space()
-        if self.text.startswith(token, self.pos):
-            self.pos += len(token)
-            return True
-        return False
 
     def parse(self) -> list[Field | str]:
         items: list[Field | str] = []

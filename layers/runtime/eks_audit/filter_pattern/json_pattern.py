@@ -17,7 +17,7 @@ from typing import Any
 from .common import (
     NUMBER_RE,
     CompiledPattern,
-    PatternError,
+    Cursor,
     Predicate,
     read_quoted,
     scalar_text,
@@ -126,18 +126,14 @@ def _resolver(path: tuple[Step, ...]) -> Callable[[Any], Any]:
     return resolve
 
 
-class _JsonParser:
+class _JsonParser(Cursor):
     """Recursive descent: or := and ('||' and)* ; and := primary ('&&' primary)* ;
     primary := '(' or ')' | selector (op value | IS NULL|TRUE|FALSE | NOT EXISTS)."""
 
     def __init__(self, text: str, start: int):
-        self.text = text
-        self.pos = start + 1  # past '{'
+        super().__init__(text, start + 1)  # past '{'
         self.regexes = RegexCounter(text)
         self.wildcards = 0
-
-    def error(self, problem: str, position: int | None = None) -> PatternError:
-        return PatternError(problem, self.text, self.pos if position is None else position)
 
     def parse(self) -> Predicate:
         predicate = self.or_expression()
@@ -149,17 +145,6 @@ class _JsonParser:
         if self.pos != len(self.text):
             raise self.error("unexpected text after '}'")
         return predicate
-
-    def skip_space(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos].isspace():
-            self.pos += 1
-
-    def take(self, token: str) -> bool:
-        self.skip_space()
-        if self.text.startswith(token, self.pos):
-            self.pos += len(token)
-            return True
-        return False
 
     def or_expression(self) -> Predicate:
         parts = [self.and_expression()]
