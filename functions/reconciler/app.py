@@ -34,7 +34,6 @@ def worker() -> Worker:
     region = os.environ["AWS_REGION"]
     return Worker(
         settings=load_settings(),
-        region=region,
         api_for_region=lambda r: ClusterApi(
             clients.client("eks", r), clients.client("logs", r), limiter=ratelimit.shared(r)
         ),

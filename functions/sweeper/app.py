@@ -1,6 +1,6 @@
-"""Sweeper: on the schedule, and when invoked by hand (backfill), every cluster of this region is
-enqueued for reconcile. `{"dry_run": true}` returns each cluster's plan and changes nothing;
-`{"clusters": [...]}` limits the sweep to those clusters.
+"""Sweeper: on the schedule, and when invoked by hand (backfill), every cluster of every region the
+deployment covers is enqueued for reconcile. `{"dry_run": true}` returns each cluster's plan and
+changes nothing; `{"clusters": [...]}` and `{"regions": [...]}` limit the sweep.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from eks_audit.concurrency import in_parallel
 from eks_audit.intake import ReconcileRequest
 from eks_audit.reconcile import reconcile
 from eks_audit.settings import load_settings
-from eks_audit.sweep import enqueue, list_cluster_names, parse_sweep_event
+from eks_audit.sweep import SweepRequestError, enqueue, list_cluster_names, parse_sweep_event
 
 logger = Logger()
 metrics = Metrics()
@@ -28,29 +28,55 @@ metrics = Metrics()
 def handler(event: dict, context) -> dict:
     request = parse_sweep_event(event)  # a bad payload fails the invocation with the field named
     settings = load_settings()
-    region = os.environ["AWS_REGION"]
-    eks = clients.client("eks", region)
-    names = list(request.clusters) or list(list_cluster_names(eks))
-    logger.info(f"sweeping {len(names)} clusters", extra={"dry_run": request.dry_run})
-
+    regions = request.regions or settings.covered_regions
+    uncovered = [region for region in regions if settings.for_region(region) is None]
+    if uncovered:
+        raise SweepRequestError("regions", f"not covered by this deployment: {', '.join(uncovered)}")
+    clusters = dict(
+        zip(regions, in_parallel(lambda region: request.clusters or _names(region), regions), strict=True)
+    )
+    logger.info(
+        f"sweeping {sum(map(len, clusters.values()))} clusters in {len(regions)} regions",
+        extra={"dry_run": request.dry_run, "regions": list(regions)},
+    )
     if request.dry_run:
-        api = ClusterApi(eks, clients.client("logs", region), limiter=ratelimit.shared(region))
-        outcomes = in_parallel(lambda name: reconcile(api, settings, name, region, dry_run=True), names)
-        summary = Counter(str(outcome.verdict) for outcome in outcomes)
-        return {
-            "dry_run": True,
-            "region": region,
-            "summary": dict(summary),
-            "clusters": [outcome.to_dict() for outcome in outcomes],
-        }
+        return dry_run(settings, clusters)
 
     report = enqueue(
-        clients.client("sqs", region),
+        clients.client("sqs", os.environ["AWS_REGION"]),
         settings.reconcile_queue_url,
-        (ReconcileRequest(name, region, trigger="sweep") for name in names),
+        (
+            ReconcileRequest(name, region, trigger="sweep")
+            for region, names in clusters.items()
+            for name in names
+        ),
     )
     metrics.add_metric(name="Enqueued", unit=MetricUnit.Count, value=report.sent)
     if report.failed:
         metrics.add_metric(name="EnqueueFailures", unit=MetricUnit.Count, value=len(report.failed))
         logger.error("some clusters could not be enqueued", extra={"failed": report.failed})
-    return {"dry_run": False, "region": region, "enqueued": report.sent, "failed": report.failed}
+    return {"dry_run": False, "regions": list(regions), "enqueued": report.sent, "failed": report.failed}
+
+
+def _names(region: str) -> list[str]:
+    return list(list_cluster_names(clients.client("eks", region)))
+
+
+def dry_run(settings, clusters: dict[str, tuple[str, ...] | list[str]]) -> dict:
+    """Each cluster's plan, region by region, and no change."""
+    work = [(region, name) for region, names in clusters.items() for name in names]
+
+    def plan(item: tuple[str, str]):
+        region, name = item
+        api = ClusterApi(
+            clients.client("eks", region), clients.client("logs", region), limiter=ratelimit.shared(region)
+        )
+        return reconcile(api, settings.for_region(region), name, region, dry_run=True)
+
+    outcomes = in_parallel(plan, work)
+    return {
+        "dry_run": True,
+        "regions": list(clusters),
+        "summary": dict(Counter(str(outcome.verdict) for outcome in outcomes)),
+        "clusters": [outcome.to_dict() for outcome in outcomes],
+    }

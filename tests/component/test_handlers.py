@@ -173,3 +173,59 @@ def test_sweeper_named_clusters_and_bad_payload(stack, clock):
 
 
 logging.getLogger("botocore").setLevel(logging.WARNING)
+
+
+@pytest.fixture
+def spoke(stack, monkeypatch):
+    """A second region covered by the same deployment: its stream and role named as spoke.yaml names them."""
+    region, prefix = "eu-west-1", "eks-audit-test"
+    boto3.client("s3", region_name=region).create_bucket(
+        Bucket="spoke-bucket", CreateBucketConfiguration={"LocationConstraint": region}
+    )
+    boto3.client("firehose", region_name=region).create_delivery_stream(
+        DeliveryStreamName=f"{prefix}-audit",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": "arn:aws:s3:::spoke-bucket",
+        },
+    )
+    monkeypatch.setenv("SPOKE_REGIONS", region)
+    monkeypatch.setenv("SPOKE_NAME_PREFIX", prefix)
+    return region, prefix
+
+
+def test_a_spoke_regions_cluster_gets_its_regions_stream(spoke, clock):
+    region, prefix = spoke
+    eks = boto3.client("eks", region_name=region)
+    eks.create_cluster(
+        name="eu-payments", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={}
+    )
+    reconciler = load_handler("reconciler")
+    assert reconciler.handler(sqs_event({"cluster": "eu-payments", "region": region}), Context()) == {
+        "batchItemFailures": []
+    }
+    (found,) = boto3.client("logs", region_name=region).describe_subscription_filters(
+        logGroupName="/aws/eks/eu-payments/cluster"
+    )["subscriptionFilters"]
+    assert found["destinationArn"] == f"arn:aws:firehose:{region}:123456789012:deliverystream/{prefix}-audit"
+    assert found["roleArn"] == f"arn:aws:iam::123456789012:role/{prefix}-logs-{region}"
+
+
+def test_sweeper_covers_every_region_of_the_deployment(stack, spoke, clock):
+    region, _ = spoke
+    create_cluster("home-1")
+    boto3.client("eks", region_name=region).create_cluster(
+        name="eu-1", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={}
+    )
+    sweeper = load_handler("sweeper")
+    assert sweeper.handler(sample("scheduled"), Context())["enqueued"] == 2
+    assert sorted((m["region"], m["cluster"]) for m in queued(stack)) == [
+        (region, "eu-1"),
+        (REGION, "home-1"),
+    ]
+    dry = sweeper.handler({"dry_run": True, "regions": [region]}, Context())
+    assert [(c["region"], c["cluster"], c["verdict"]) for c in dry["clusters"]] == [
+        (region, "eu-1", "drifted")
+    ]
+    with pytest.raises(ValueError, match="not covered"):
+        sweeper.handler({"regions": ["ap-south-1"]}, Context())

@@ -102,7 +102,6 @@ def test_converges_under_faults(seed, reconciler, monkeypatch):
     queue = SimulatedQueue(rng, max_receive_count=6)
     worker = Worker(
         SETTINGS,
-        REGION,
         api_for_region=lambda r: ClusterApi(aws.eks(r), aws.logs(r)),
         sqs=queue,
         jitter=lambda s: rng.randint(0, 1),

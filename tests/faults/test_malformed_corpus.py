@@ -98,7 +98,7 @@ def reconciler(monkeypatch, request, capsys):  # capsys first: the Logger binds 
     aws = EmulatedAws({})
     aws.add_cluster(REGION, "payments-prod")
     queue = SimulatedQueue(random.Random(0), max_receive_count=3)
-    worker = Worker(SETTINGS, REGION, api_for_region=lambda r: ClusterApi(aws.eks(r), aws.logs(r)), sqs=queue)
+    worker = Worker(SETTINGS, api_for_region=lambda r: ClusterApi(aws.eks(r), aws.logs(r)), sqs=queue)
     monkeypatch.setattr(module, "worker", lambda: worker)
     return module, queue
 

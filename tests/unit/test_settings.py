@@ -76,3 +76,29 @@ def test_any_pattern_is_accepted_for_aws_to_judge(pattern):
 
 def test_empty_retention_means_unset():
     assert load_settings({**BASE, "LOG_RETENTION_DAYS": ""}).log_retention_days is None
+
+
+def test_each_covered_region_has_its_own_stream_and_role():
+    settings = load_settings(
+        {**BASE, "SPOKE_REGIONS": "eu-west-1, ap-south-1", "SPOKE_NAME_PREFIX": "eks-audit-1a2b"}
+    )
+    home = settings.home_region
+    assert settings.covered_regions == (home, "eu-west-1", "ap-south-1")
+    assert settings.for_region(home) is settings
+    eu = settings.for_region("eu-west-1")
+    assert eu.firehose_arn.split(":")[3] == "eu-west-1" and eu.firehose_arn.endswith("/eks-audit-1a2b-audit")
+    assert eu.logs_role_arn.endswith(":role/eks-audit-1a2b-logs-eu-west-1")
+    assert settings.for_region("us-west-2") is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"SPOKE_REGIONS": "eu-west-1,moon"}, "SPOKE_REGIONS"),
+        ({"SPOKE_REGIONS": "eu-west-1"}, "SPOKE_NAME_PREFIX"),
+    ],
+)
+def test_spoke_settings_are_checked(changes, variable):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, **changes})
+    assert caught.value.variable == variable

@@ -35,7 +35,7 @@ def test_split_delay(seconds, expected):
 def worker(sqs, monkeypatch, outcome: Outcome | None = None, jitter=lambda s: 0) -> Worker:
     if outcome is not None:
         monkeypatch.setattr("eks_audit.worker.reconcile", lambda *a, **k: outcome)
-    return Worker(SETTINGS, "us-east-1", api_for_region=lambda r: None, sqs=sqs, jitter=jitter)
+    return Worker(SETTINGS, api_for_region=lambda r: None, sqs=sqs, jitter=jitter)
 
 
 def test_pending_outcome_is_requeued_with_the_update_id(monkeypatch):
@@ -70,7 +70,7 @@ def test_wait_longer_than_sqs_allows_is_chained(monkeypatch):
 
 
 def test_default_jitter_spreads_up_to_a_tenth():
-    w = Worker(SETTINGS, "us-east-1", api_for_region=lambda r: None, sqs=FakeSqs())
+    w = Worker(SETTINGS, api_for_region=lambda r: None, sqs=FakeSqs())
     values = {w.jitter(100) for _ in range(200)}
     assert values <= set(range(11)) and len(values) > 3
     assert w.jitter(0) == 0

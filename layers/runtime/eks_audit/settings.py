@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from . import constants
 
 # PutSubscriptionFilter API reference: filterPattern, length 0 to 1024
 MAX_FILTER_PATTERN_LENGTH = 1024
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 ARN_RE = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+")
 
 
@@ -39,6 +40,35 @@ class Settings:
     wait_creating_seconds: int = 60
     wait_updating_seconds: int = 30
     reconcile_queue_url: str | None = None
+    # the other regions the deployment covers (its spokes) and the prefix of their resources' names
+    spoke_regions: tuple[str, ...] = ()
+    spoke_name_prefix: str | None = None
+
+    @property
+    def home_region(self) -> str:
+        """The region of the home stack: its delivery stream's."""
+        return self.firehose_arn.split(":")[3]
+
+    @property
+    def covered_regions(self) -> tuple[str, ...]:
+        return (self.home_region, *(r for r in self.spoke_regions if r != self.home_region))
+
+    def for_region(self, region: str) -> Settings | None:
+        """These settings with `region`'s delivery stream and logs role (a subscription filter's
+        destination must be in the log group's region); None when the deployment does not cover it.
+        A spoke's names follow from the prefix: stream `<prefix>-audit`, role `<prefix>-logs-<region>`
+        (spoke.yaml)."""
+        if region == self.home_region:
+            return self
+        if region not in self.spoke_regions or not self.spoke_name_prefix:
+            return None
+        partition, account = self.firehose_arn.split(":")[1], self.firehose_arn.split(":")[4]
+        prefix = self.spoke_name_prefix
+        return replace(
+            self,
+            firehose_arn=f"arn:{partition}:firehose:{region}:{account}:deliverystream/{prefix}-audit",
+            logs_role_arn=f"arn:{partition}:iam::{account}:role/{prefix}-logs-{region}",
+        )
 
     @cached_property
     def _include(self) -> re.Pattern[str]:
@@ -88,6 +118,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _regions(value: str) -> tuple[str, ...]:
+    regions = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    if not all(REGION_RE.fullmatch(region) for region in regions):
+        raise ValueError
+    return regions
+
+
 def _retention(value: str) -> int | None:
     if value.strip() in ("", "0"):
         return None
@@ -117,10 +154,12 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "WAIT_CREATING_SECONDS": ("wait_creating_seconds", _positive_int, "a whole number of seconds"),
     "WAIT_UPDATING_SECONDS": ("wait_updating_seconds", _positive_int, "a whole number of seconds"),
     "RECONCILE_QUEUE_URL": ("reconcile_queue_url", _text, "the URL of the reconcile queue"),
+    "SPOKE_REGIONS": ("spoke_regions", _regions, "comma-separated region names (empty: none)"),
+    "SPOKE_NAME_PREFIX": ("spoke_name_prefix", _text, "the name prefix of the spokes' resources"),
 }
 _REQUIRED = ("FIREHOSE_ARN", "LOGS_ROLE_ARN")
 # an empty value means something for these (ship everything, exclude nothing, no retention)
-_EMPTY_ALLOWED = ("FILTER_PATTERN", "EXCLUDE_CLUSTERS", "LOG_RETENTION_DAYS")
+_EMPTY_ALLOWED = ("FILTER_PATTERN", "EXCLUDE_CLUSTERS", "LOG_RETENTION_DAYS", "SPOKE_REGIONS")
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -138,4 +177,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         except (ValueError, re.error) as exc:
             detail = f" ({exc})" if str(exc) else ""
             raise SettingsError(variable, expected + detail, raw) from None
-    return Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.spoke_regions and not settings.spoke_name_prefix:
+        raise SettingsError("SPOKE_NAME_PREFIX", "the spokes' name prefix when SPOKE_REGIONS is set", None)
+    return settings

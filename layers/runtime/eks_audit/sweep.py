@@ -9,6 +9,7 @@ from typing import Any
 
 from .intake import ReconcileRequest
 from .names import is_valid_cluster_name
+from .settings import REGION_RE
 
 SQS_BATCH = 10
 
@@ -23,6 +24,7 @@ class SweepRequestError(ValueError):
 class SweepRequest:
     dry_run: bool = False
     clusters: tuple[str, ...] = ()  # empty: every cluster
+    regions: tuple[str, ...] = ()  # empty: every region the deployment covers
 
 
 def parse_sweep_event(event: Any) -> SweepRequest:
@@ -42,7 +44,12 @@ def parse_sweep_event(event: Any) -> SweepRequest:
     for index, name in enumerate(clusters):
         if not is_valid_cluster_name(name):
             raise SweepRequestError(f"clusters[{index}]", f"not a valid EKS cluster name: {name!r}")
-    return SweepRequest(dry_run, tuple(dict.fromkeys(clusters)))
+    regions = event.get("regions") or []
+    if not isinstance(regions, list) or not all(
+        isinstance(r, str) and REGION_RE.fullmatch(r) for r in regions
+    ):
+        raise SweepRequestError("regions", "expected a list of region names")
+    return SweepRequest(dry_run, tuple(dict.fromkeys(clusters)), tuple(dict.fromkeys(regions)))
 
 
 def list_cluster_names(eks: Any) -> Iterator[str]:

@@ -66,16 +66,17 @@ def split_delay(seconds: int) -> tuple[int, int]:
 @dataclass
 class Worker:
     settings: Settings
-    region: str
     api_for_region: Callable[[str], ClusterApi]
     sqs: Any
     jitter: Callable[[int], int] = lambda seconds: random.randint(0, seconds // 10)  # spreads retries
 
     def handle(self, request: ReconcileRequest) -> WorkResult:
-        if request.region != self.region:
+        settings = self.settings.for_region(request.region)
+        if settings is None:
             return WorkResult(
                 ResultKind.IGNORED,
-                reason=f"region {request.region} is served by the eks-audit stack in that region",
+                reason=f"region {request.region} is not covered by this deployment "
+                f"(covered: {', '.join(self.settings.covered_regions)}; add it to SpokeRegions)",
             )
         if request.wait_seconds > 0:  # the rest of a wait longer than SQS allows
             sent = self.requeue(request, request.wait_seconds, jitter=False)
@@ -84,7 +85,7 @@ class Worker:
             )
         outcome = reconcile(
             self.api_for_region(request.region),
-            self.settings,
+            settings,
             request.cluster,
             request.region,
             update_id=request.update_id,
