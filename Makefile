@@ -52,12 +52,14 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-# The template: cfn-lint, sam validate --lint, checkov (suppressions carry their reason), and a
-# sam build whose functions import their handlers with the built layer.
+# The templates (the home stack and its spokes): cfn-lint, sam validate --lint, checkov (suppressions
+# carry their reason), and a sam build whose functions import their handlers with the built layer.
+TEMPLATES := template.yaml spoke.yaml
+
 template: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
-	$(BIN)/cfn-lint template.yaml
-	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
-	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(BIN)/cfn-lint $(TEMPLATES)
+	for t in $(TEMPLATES); do $(SAM_VENV)/bin/sam validate --lint --region us-east-1 -t $$t || exit 1; done
+	$(CHECKOV_VENV)/bin/checkov $(addprefix -f ,$(TEMPLATES)) --framework cloudformation --compact --quiet --skip-download
 	$(MAKE) --no-print-directory build
 
 build: $(STAMP) $(SAM_STAMP)

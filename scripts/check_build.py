@@ -81,6 +81,15 @@ def main(python: str) -> int:
             continue
         report[name] = {"import_ms": float(result.stdout.strip()), "package_bytes": directory_size(code)}
         print(f"ok   {name}: handler {module}.{attribute} imports in {result.stdout.strip()} ms")
+    for name, resource in template["Resources"].items():
+        # sam deploy uploads a StackSet's local TemplateURL (SAM CLI >= 1.44) if the built path finds it
+        url = resource.get("Properties", {}).get("TemplateURL")
+        if resource["Type"] == "AWS::CloudFormation::StackSet" and isinstance(url, str):
+            if not (BUILD / url).resolve().is_file():
+                failures += 1
+                print(f"FAIL {name}: TemplateURL {url} does not lead to a file from the built template")
+            else:
+                print(f"ok   {name}: TemplateURL {url} is the spoke template")
     print(json.dumps(report))
     return 1 if failures else 0
 
