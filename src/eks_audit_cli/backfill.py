@@ -26,9 +26,9 @@ from eks_audit.reconcile import reconcile
 from eks_audit.settings import Settings
 from eks_audit.sweep import list_cluster_names
 
-from .options import global_options
+from .options import global_options, home_region_option
 from .session import Aws
-from .stack import DEFAULT_STACK_NAME, StackNotFound, find_stack, placeholder_settings
+from .stack import DEFAULT_STACK_NAME, Deployments, StackNotFound, placeholder_settings
 
 SETTLED_OK = {Verdict.COMPLIANT, Verdict.SKIPPED, Verdict.GONE}
 
@@ -72,11 +72,13 @@ def reconcile_until_settled(
         update_id = outcome.update_id or update_id
 
 
-def plan_region(aws: Aws, region: str, stack_name: str, names: tuple[str, ...], dry_run: bool) -> Work | str:
+def plan_region(
+    aws: Aws, region: str, deployments: Deployments, names: tuple[str, ...], dry_run: bool
+) -> Work | str:
     """The clusters of a region and the settings to hold them to, or a problem to report."""
     clusters = list(names) or list(list_cluster_names(aws.client("eks", region)))
     try:
-        settings = find_stack(aws.client("cloudformation", region), stack_name, region).settings()
+        settings = deployments.settings_for(region)
         note = None
     except StackNotFound as exc:
         if not clusters:
@@ -128,6 +130,7 @@ def run_backfill(
 @click.option("--cluster", "clusters", multiple=True, help="Only these clusters (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @click.option("--stack-name", default=DEFAULT_STACK_NAME, show_default=True, envvar="EKS_AUDIT_STACK")
+@home_region_option
 @click.option(
     "--wait",
     "wait_seconds",
@@ -145,13 +148,13 @@ def run_backfill(
 )
 @global_options
 @click.pass_obj
-def command(globals_, clusters, dry_run, stack_name, wait_seconds, concurrency) -> None:
+def command(globals_, clusters, dry_run, stack_name, home_region, wait_seconds, concurrency) -> None:
     """Reconcile clusters now (every cluster of the regions, or those named), with a progress bar
     and a summary. Exit non-zero when any cluster could not be made compliant."""
     aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
-    planned = in_parallel(
-        lambda region: plan_region(aws, region, stack_name, clusters, dry_run), aws.regions()
-    )
+    regions = aws.regions()
+    deployments = aws.deployments(stack_name, regions, home_region)
+    planned = in_parallel(lambda region: plan_region(aws, region, deployments, clusters, dry_run), regions)
     problems = [p for p in planned if isinstance(p, str)]
     work = [w for w in planned if isinstance(w, Work) and w.clusters]
     for item in work:

@@ -52,7 +52,9 @@ def group() -> None:
 @click.pass_obj
 def serve(globals_, port, faults, creating_seconds, update_seconds, sweep_interval, quiet) -> None:
     """Run moto with eks-audit's overlays, the stack deployed from template.yaml and the controller
-    attached, until interrupted. Prints `READY http://127.0.0.1:<port>` once clients can use it."""
+    attached, until interrupted. Prints `READY http://127.0.0.1:<port>` once clients can use it.
+    With `--regions HOME,R2,...` the first is the home region and the others get their spokes
+    (spoke.yaml), as one deploy gives them in AWS."""
     from eks_audit_local.gateway import Faults
     from eks_audit_local.server import LocalCloud, Timings
 
@@ -66,9 +68,16 @@ def serve(globals_, port, faults, creating_seconds, update_seconds, sweep_interv
         if line:
             click.echo(line, err=True)
 
-    region = globals_.regions[0] if globals_.regions else "us-east-1"
+    region, *spokes = globals_.regions or ("us-east-1",)
     timings = Timings(creating=creating_seconds, update=update_seconds, sweep_interval=sweep_interval)
-    cloud = LocalCloud(port=port, region=region, faults=parsed_faults, timings=timings, on_record=on_record)
+    cloud = LocalCloud(
+        port=port,
+        region=region,
+        spoke_regions=tuple(spokes),
+        faults=parsed_faults,
+        timings=timings,
+        on_record=on_record,
+    )
     try:
         cloud.start()
     except OSError as exc:
@@ -82,6 +91,8 @@ def serve(globals_, port, faults, creating_seconds, update_seconds, sweep_interv
         f"stack deployed in {region}: bucket {outputs['BucketName']}, queue {outputs['ReconcileQueueUrl']}",
         err=True,
     )
+    for spoke, stack in cloud.stack.spokes.items():
+        click.echo(f"spoke deployed in {spoke}: bucket {stack.output('BucketName')}", err=True)
     click.echo(f"consumer stand-in queue: {cloud.consumer_queue_url}", err=True)
     click.echo(f"READY {cloud.endpoint}")
     sys.stdout.flush()

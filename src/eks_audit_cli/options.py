@@ -86,3 +86,11 @@ def global_options(command: Callable) -> Callable:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+home_region_option = click.option(
+    "--home-region",
+    envvar="EKS_AUDIT_HOME_REGION",
+    help="The region of the eks-audit stack, when it is not among the regions looked at (its spokes' "
+    "regions are covered by it). Default: found among them and the profile's region.",
+)

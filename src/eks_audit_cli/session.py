@@ -46,3 +46,11 @@ class Aws:
         home = self.session.region_name or "us-east-1"
         described = self.client("ec2", home).describe_regions(AllRegions=False)["Regions"]
         return sorted(r["RegionName"] for r in described if r.get("OptInStatus") != "not-opted-in")
+
+    def deployments(self, stack_name: str, regions: list[str], home_region: str | None = None):
+        """The eks-audit stacks covering `regions`: looked for in them, the home region named,
+        and the profile's region (a spoke region's stack lives in its home)."""
+        from .stack import find_deployments
+
+        candidates = [*regions, *(r for r in (home_region, self.session.region_name) if r)]
+        return find_deployments(lambda region: self.client("cloudformation", region), stack_name, candidates)

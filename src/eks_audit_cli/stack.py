@@ -1,12 +1,16 @@
-"""Find the deployed stack of a region and read the controller's settings from it, so that an
-operator never types an ARN."""
+"""Find the deployed eks-audit stacks and read the controller's settings from them, so that an
+operator never types an ARN. A stack lives in its home region and covers the spoke regions its
+outputs name (CoveredRegions); a region's settings come from the stack that covers it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from eks_audit.concurrency import in_parallel
 from eks_audit.settings import Settings
 
 DEFAULT_STACK_NAME = "eks-audit"
@@ -14,12 +18,20 @@ PLACEHOLDER_ARN = "arn:aws:firehose:{region}:000000000000:deliverystream/not-dep
 
 
 class StackNotFound(RuntimeError):
-    def __init__(self, stack_name: str, region: str):
+    def __init__(self, stack_name: str, region: str, homes: tuple[str, ...] = ()):
         self.region = region
-        super().__init__(
-            f"no eks-audit stack named {stack_name!r} in {region}. Deploy it with "
-            f"`sam build && sam deploy --guided --region {region}` (or name yours with --stack-name)."
-        )
+        if homes:
+            message = (
+                f"no eks-audit stack named {stack_name!r} covers {region}: add it to the SpokeRegions "
+                f"parameter of the stack in {', '.join(homes)} and run `sam deploy` there."
+            )
+        else:
+            message = (
+                f"no eks-audit stack named {stack_name!r} in {region}. Deploy it with "
+                f"`sam build && sam deploy --guided --region {region}` (or name yours with --stack-name; "
+                "give --home-region when the stack's home is a region not listed)."
+            )
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,47 @@ class DeployedStack:
             if self.parameters.get("LogRetentionDays")
             else None,
             reconcile_queue_url=self.outputs.get("ReconcileQueueUrl"),
+            spoke_regions=tuple(r for r in self.covered_regions if r != self.region),
+            spoke_name_prefix=self.outputs.get("SpokeNamePrefix"),
         )
+
+    @property
+    def covered_regions(self) -> tuple[str, ...]:
+        """This stack's region and its spokes' (a stack of before multi-region covers its own)."""
+        listed = self.outputs.get("CoveredRegions", "")
+        return tuple(r for r in listed.split(",") if r) or (self.region,)
+
+
+@dataclass(frozen=True)
+class Deployments:
+    """The stacks found, by home region; each region's settings come from the one that covers it."""
+
+    stack_name: str
+    homes: dict[str, DeployedStack]
+
+    def settings_for(self, region: str) -> Settings:
+        for home in self.homes.values():
+            if region in home.covered_regions:
+                settings = home.settings().for_region(region)
+                if settings is not None:
+                    return settings
+        raise StackNotFound(self.stack_name, region, tuple(self.homes))
+
+
+def find_deployments(
+    clients_for: Callable[[str], Any], stack_name: str, regions: Iterable[str]
+) -> Deployments:
+    """Look for the stack in each region (side by side); a region without it is no error here."""
+
+    def look(region: str) -> DeployedStack | None:
+        try:
+            return find_stack(clients_for(region), stack_name, region)
+        except StackNotFound:
+            return None
+
+    regions = list(dict.fromkeys(regions))
+    found = in_parallel(look, regions)
+    return Deployments(stack_name, {stack.region: stack for stack in found if stack is not None})
 
 
 def find_stack(cloudformation, stack_name: str, region: str) -> DeployedStack:

@@ -16,9 +16,9 @@ from eks_audit.sweep import list_cluster_names
 from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, render_table
 from .errors import is_fatal
-from .options import global_options
+from .options import global_options, home_region_option
 from .session import Aws
-from .stack import DEFAULT_STACK_NAME, StackNotFound, find_stack, placeholder_settings
+from .stack import DEFAULT_STACK_NAME, Deployments, StackNotFound, placeholder_settings
 
 IN_SCOPE_OK = {"compliant"}
 OUT_OF_SCOPE = {"skipped", "gone"}
@@ -32,7 +32,7 @@ class RegionStatus:
     problem: str | None = None
 
 
-def region_status(aws: Aws, region: str, stack_name: str, names: tuple[str, ...]) -> RegionStatus:
+def region_status(aws: Aws, region: str, deployments: Deployments, names: tuple[str, ...]) -> RegionStatus:
     result = RegionStatus(region)
     try:
         clusters = list(names) or list(list_cluster_names(aws.client("eks", region)))
@@ -44,8 +44,8 @@ def region_status(aws: Aws, region: str, stack_name: str, names: tuple[str, ...]
     if not clusters:
         return result
     try:
-        settings = find_stack(aws.client("cloudformation", region), stack_name, region).settings()
-        result.stack = stack_name
+        settings = deployments.settings_for(region)
+        result.stack = deployments.stack_name
     except StackNotFound as exc:
         result.problem = str(exc)
         settings = placeholder_settings(region)
@@ -83,6 +83,7 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
     help="The deployed stack whose settings define compliance.",
 )
 @click.option("--cluster", "clusters", multiple=True, help="Only these clusters (repeatable).")
+@home_region_option
 @click.option(
     "--pending-grace",
     type=float,
@@ -92,10 +93,12 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
 )
 @global_options
 @click.pass_obj
-def command(globals_, stack_name, clusters, pending_grace) -> None:
+def command(globals_, stack_name, clusters, home_region, pending_grace) -> None:
     """Coverage per cluster and region. Exit 0 only when every in-scope cluster is compliant."""
     aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
-    results = in_parallel(lambda region: region_status(aws, region, stack_name, clusters), aws.regions())
+    regions = aws.regions()
+    deployments = aws.deployments(stack_name, regions, home_region)
+    results = in_parallel(lambda region: region_status(aws, region, deployments, clusters), regions)
     now = datetime.now(UTC)
     rows = [row for result in results for row in result.rows]
     attention = [row for row in rows if needs_attention(row, pending_grace, now)]

@@ -14,18 +14,30 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .template import Context, load_template
+from .template import SPOKE_TEMPLATE, TEMPLATE, Context, load_template
 
 _REF_RE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}")
+
+
+# clients(service, region) -> a client of the local cloud
+Clients = Callable[[str, str], Any]
 
 
 @dataclass
 class Stack:
     context: Context
-    clients: Callable[[str], Any]
+    region_clients: Clients
     created: list[str] = field(default_factory=list)
     function_environment: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    spokes: dict[str, Stack] = field(default_factory=dict)  # region -> a StackSet's instance
+
+    def clients(self, service: str) -> Any:
+        return self.region_clients(service, self.context.region)
+
+    def name(self, logical_id: str, properties: Mapping[str, Any], key: str) -> str:
+        """The name the template gives (RoleName, TopicName, ...), else CloudFormation's kind."""
+        return properties.get(key) or f"{self.context.ref('AWS::StackName')}-{logical_id}"
 
     def output(self, name: str) -> str:
         return self.context.resolve(self.context.template["Outputs"][name]["Value"])
@@ -82,16 +94,19 @@ def creation_order(resources: Mapping[str, Any]) -> list[str]:
 
 
 def deploy(
-    clients: Callable[[str], Any],
+    clients: Clients,
     parameters: Mapping[str, str],
     *,
     region: str = "us-east-1",
     account: str = "123456789012",
-    overrides: Mapping[str, Any] | None = None,
+    template_path=TEMPLATE,
+    stack_id: str | None = None,
 ) -> Stack:
-    """Create every resource; `overrides` replaces properties by logical id (compressed timings)."""
-    template = load_template()
+    """Create every resource of the template in `region` (a StackSet's instances in theirs)."""
+    template = load_template(template_path)
     context = Context(template, dict(parameters), region=region, account=account)
+    if stack_id is not None:
+        context.stack_id = stack_id
     stack = Stack(context, clients)
     resources = template["Resources"]
     for name in creation_order(resources):
@@ -99,16 +114,18 @@ def deploy(
         if "Condition" in spec and not context.condition(spec["Condition"]):
             continue
         properties = context.resolve(spec.get("Properties", {}))
-        properties.update((overrides or {}).get(name, {}))
         creator = _CREATORS.get(spec["Type"])
         if creator is None:
             raise ValueError(f"{name}: the local cloud cannot create {spec['Type']}")
         creator(stack, name, properties)
         stack.created.append(name)
-    stack.function_environment = {
-        key: str(value)
-        for key, value in context.resolve(template["Globals"]["Function"]["Environment"]["Variables"]).items()
-    }
+    if "Globals" in template:
+        stack.function_environment = {
+            key: str(value)
+            for key, value in context.resolve(
+                template["Globals"]["Function"]["Environment"]["Variables"]
+            ).items()
+        }
     return stack
 
 
@@ -187,7 +204,7 @@ def _bucket_policy(stack: Stack, name: str, p: dict[str, Any]) -> None:
 
 def _role(stack: Stack, name: str, p: dict[str, Any]) -> None:
     iam = stack.clients("iam")
-    role_name = f"{stack.context.ref('AWS::StackName')}-{name}"
+    role_name = stack.name(name, p, "RoleName")
     role = iam.create_role(
         RoleName=role_name,
         AssumeRolePolicyDocument=json.dumps(p["AssumeRolePolicyDocument"]),
@@ -205,7 +222,7 @@ def _role(stack: Stack, name: str, p: dict[str, Any]) -> None:
 
 def _delivery_stream(stack: Stack, name: str, p: dict[str, Any]) -> None:
     firehose = stack.clients("firehose")
-    stream_name = f"{stack.context.ref('AWS::StackName')}-{name}"
+    stream_name = stack.name(name, p, "DeliveryStreamName")
     destination = dict(p["ExtendedS3DestinationConfiguration"])
     hints = destination.get("BufferingHints", {})
     destination["BufferingHints"] = {k: int(v) for k, v in hints.items()}
@@ -220,7 +237,7 @@ def _delivery_stream(stack: Stack, name: str, p: dict[str, Any]) -> None:
 
 def _topic(stack: Stack, name: str, p: dict[str, Any]) -> None:
     arn = stack.clients("sns").create_topic(
-        Name=f"{stack.context.ref('AWS::StackName')}-{name}",
+        Name=stack.name(name, p, "TopicName"),
         Attributes={"KmsMasterKeyId": p["KmsMasterKeyId"]} if "KmsMasterKeyId" in p else {},
     )["TopicArn"]
     stack.context.refs[name] = arn
@@ -286,14 +303,36 @@ def _alarm(stack: Stack, name: str, p: dict[str, Any]) -> None:
 
 def _rule(stack: Stack, name: str, p: dict[str, Any]) -> None:
     events = stack.clients("events")
-    rule_name = f"{stack.context.ref('AWS::StackName')}-{name}"
+    rule_name = stack.name(name, p, "Name")
     arn = events.put_rule(
         Name=rule_name, EventPattern=json.dumps(p["EventPattern"]), Description=p["Description"]
     )["RuleArn"]
-    targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in p["Targets"]]
+    targets = [{key: t[key] for key in ("Id", "Arn", "RoleArn") if key in t} for t in p["Targets"]]
     events.put_targets(Rule=rule_name, Targets=targets)
     stack.context.refs[name] = rule_name
     stack.context.attributes[(name, "Arn")] = arn
+
+
+def _stack_set(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    """A StackSet's instances: its template deployed in each region with its parameters, as
+    CloudFormation StackSets would (stacksets-concepts.html). The template is spoke.yaml."""
+    if p.get("TemplateURL") != SPOKE_TEMPLATE.name:
+        raise ValueError(f"{name}: the local cloud deploys only {SPOKE_TEMPLATE.name} as a StackSet")
+    parameters = {item["ParameterKey"]: str(item["ParameterValue"]) for item in p.get("Parameters", [])}
+    context = stack.context
+    for group in p.get("StackInstancesGroup", []):
+        for region in group["Regions"]:
+            uuid = context.stack_id.rsplit("/", 1)[1]
+            stack_id = f"arn:aws:cloudformation:{region}:{context.account}:stack/StackSet-{p['StackSetName']}-{uuid[:8]}/{uuid}"
+            stack.spokes[region] = deploy(
+                stack.region_clients,
+                parameters,
+                region=region,
+                account=context.account,
+                template_path=SPOKE_TEMPLATE,
+                stack_id=stack_id,
+            )
+    context.refs[name] = p["StackSetName"]
 
 
 def _function(stack: Stack, name: str, p: dict[str, Any]) -> None:
@@ -317,6 +356,7 @@ _CREATORS: dict[str, Callable[[Stack, str, dict[str, Any]], None]] = {
     "AWS::SQS::QueuePolicy": _queue_policy,
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::Events::Rule": _rule,
+    "AWS::CloudFormation::StackSet": _stack_set,
     "AWS::Serverless::Function": _function,
     "AWS::Serverless::LayerVersion": _layer,
 }

@@ -6,6 +6,9 @@ After `install()`, in-process and over HTTP alike:
   new name on a full group is refused with LimitExceededException. AWS: API_PutSubscriptionFilter.html
   ("Each log group can have up to two subscription filters. If you are updating an existing filter,
   you must specify the correct name in filterName").
+- PutSubscriptionFilter refuses a destination in another region (InvalidParameterException): a
+  subscription filter sends only to a stream in the same account and region
+  (firehose/latest/dev/basic-write.html, AWS-FACTS.md "Several regions").
 - PutSubscriptionFilter refuses a pattern that CloudWatch Logs would not read with
   InvalidParameterException (moto stores any text). Which patterns are valid is decided by
   eks-audit's evaluator, which follows FilterAndPatternSyntax.html; the message text is ours.
@@ -40,6 +43,12 @@ def install() -> None:
     from . import delivery
 
     def put_subscription_filter(self, filter_name, filter_pattern, destination_arn, role_arn):
+        destination_region = destination_arn.split(":")[3] if destination_arn.count(":") >= 5 else ""
+        group_region = self.arn.split(":")[3]
+        if destination_region and destination_region != group_region:
+            raise InvalidParameterException(
+                f"The destination {destination_arn} is not in the log group's region ({group_region})"
+            )
         try:
             compile_pattern(filter_pattern or "")
         except PatternError as exc:

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from . import delivery, eks_lifecycle, logs_overlay
+from . import delivery, eks_lifecycle, events_overlay, logs_overlay
 from .controller import Controller
 from .deploy import Stack, deploy
 from .gateway import Faults, Gateway
@@ -60,8 +60,11 @@ class Timings:
 
 @dataclass
 class LocalCloud:
+    """`region` is the home region; `spoke_regions` get their spokes, as one deploy gives them."""
+
     port: int = 0
     region: str = "us-east-1"
+    spoke_regions: tuple[str, ...] = ()
     faults: Faults = field(default_factory=Faults)
     timings: Timings = field(default_factory=Timings)
     controller_enabled: bool = True
@@ -95,6 +98,7 @@ class LocalCloud:
         )
         delivery.install(buffer_seconds=self.timings.firehose_buffer)
         logs_overlay.install()
+        events_overlay.install()
         app = Gateway(DomainDispatcherApplication(create_backend_app), self.faults, self._emit)
         self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port
@@ -141,10 +145,14 @@ class LocalCloud:
 
     # -- clients -------------------------------------------------------------------------------
 
-    def client(self, service: str) -> Any:
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return (self.region, *self.spoke_regions)
+
+    def client(self, service: str, region: str | None = None) -> Any:
         return boto3.client(
             service,
-            region_name=self.region,
+            region_name=region or self.region,
             endpoint_url=self.endpoint,
             aws_access_key_id="local",
             aws_secret_access_key="local",
@@ -188,6 +196,7 @@ class LocalCloud:
             "ExternalId": EXTERNAL_ID,
             "ConsumerQueueArn": consumer_arn,
             "BufferingSeconds": str(int(self.timings.firehose_buffer)),
+            "SpokeRegions": ",".join(self.spoke_regions),
             **self.extra_parameters,
         }
         self.stack = deploy(self.client, parameters, region=self.region, account=ACCOUNT)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+SPOKE_TEMPLATE = TEMPLATE.with_name("spoke.yaml")
 NO_VALUE = object()
 _SUB_RE = re.compile(r"\$\{([^}!][^}]*)\}")
 

@@ -1,0 +1,153 @@
+"""One deploy, two regions: the home stack and a spoke on a two-region local cloud. Clusters in both
+regions are onboarded by the one controller, repaired, and delivered to the consumer's one queue."""
+
+import io
+import json
+import time
+from urllib.parse import unquote_plus
+
+import pytest
+from botocore.exceptions import ClientError
+from click.testing import CliRunner
+
+from eks_audit import clients
+from eks_audit.delivery import iter_log_events
+from eks_audit_cli.main import cli
+from eks_audit_local.audit_lines import generate
+from eks_audit_local.server import LocalCloud, Timings
+
+HOME, SPOKE = "us-east-1", "eu-west-1"
+ROLE = "arn:aws:iam::123456789012:role/eks"
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    records: list[dict] = []
+    clients.reset()
+    local = LocalCloud(
+        port=0,
+        region=HOME,
+        spoke_regions=(SPOKE,),
+        timings=Timings(creating=1.5, update=0.5, sweep_interval=0),
+        on_record=records.append,
+    )
+    local.records = records
+    local.start()
+    yield local
+    local.stop()
+    clients.reset()
+
+
+def audit_on(cloud, region, name) -> bool:
+    config = cloud.client("eks", region).describe_cluster(name=name)["cluster"]["logging"]["clusterLogging"]
+    return any(entry["enabled"] and "audit" in entry["types"] for entry in config)
+
+
+def our_filter(cloud, region, name):
+    found = cloud.client("logs", region).describe_subscription_filters(
+        logGroupName=f"/aws/eks/{name}/cluster"
+    )
+    return next((f for f in found["subscriptionFilters"] if f["filterName"] == "eks-audit"), None)
+
+
+def test_clusters_in_both_regions_are_onboarded_by_the_one_controller(cloud):
+    for region in (HOME, SPOKE):
+        cloud.client("eks", region).create_cluster(name=f"c-{region}", roleArn=ROLE, resourcesVpcConfig={})
+    for region in (HOME, SPOKE):
+        assert cloud.wait_until(lambda r=region: audit_on(cloud, r, f"c-{r}"), 20), region
+        stream = our_filter(cloud, region, f"c-{region}")["destinationArn"]
+        assert stream.split(":")[3] == region  # each region's own stream
+    spoke = cloud.stack.spokes[SPOKE]
+    assert our_filter(cloud, SPOKE, f"c-{SPOKE}")["roleArn"] == spoke.output("LogsRoleArn")
+
+
+def test_drift_in_the_spoke_region_is_repaired(cloud):
+    name = f"c-{SPOKE}"
+    assert cloud.wait_until(lambda: audit_on(cloud, SPOKE, name), 20)
+    cloud.client("logs", SPOKE).delete_subscription_filter(
+        logGroupName=f"/aws/eks/{name}/cluster", filterName="eks-audit"
+    )
+    assert cloud.wait_until(lambda: our_filter(cloud, SPOKE, name) is not None, 10)
+
+
+def test_each_regions_audit_lines_reach_the_one_notification_queue(cloud):
+    lines = generate(100, seed=5)
+    kept = sorted(line.text for line in lines if line.kept)
+    for region in (HOME, SPOKE):
+        name = f"c-{region}"
+        assert cloud.wait_until(lambda r=region, n=name: audit_on(cloud, r, n), 20)
+        logs = cloud.client("logs", region)
+        stream = "kube-apiserver-audit-00112233445566778899aabbccddeeff"
+        logs.create_log_stream(logGroupName=f"/aws/eks/{name}/cluster", logStreamName=stream)
+        logs.put_log_events(
+            logGroupName=f"/aws/eks/{name}/cluster",
+            logStreamName=stream,
+            logEvents=[{"timestamp": int(time.time() * 1000), "message": line.text} for line in lines],
+        )
+    queue = cloud.stack.output("NotificationQueueUrl")
+    sqs = cloud.client("sqs")
+    delivered: dict[str, list[str]] = {HOME: [], SPOKE: []}
+
+    def all_notified_and_delivered() -> bool:
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+            for record in json.loads(json.loads(message["Body"])["Message"])["Records"]:
+                region, bucket = record["awsRegion"], record["s3"]["bucket"]["name"]
+                key = unquote_plus(record["s3"]["object"]["key"])
+                assert key.startswith(f"eks_audit_logs/123456789012/{region}/")  # objects say their region
+                body = cloud.client("s3", region).get_object(Bucket=bucket, Key=key)["Body"].read()
+                delivered[region] += [e.message for e in iter_log_events(io.BytesIO(body))]
+        return all(len(found) >= len(kept) for found in delivered.values())
+
+    assert cloud.wait_until(all_notified_and_delivered, 15), {r: len(d) for r, d in delivered.items()}
+    for region, found in delivered.items():
+        assert sorted(found) == kept, region
+
+
+def test_the_local_cloud_refuses_what_aws_refuses_across_regions(cloud):
+    home_stream = cloud.stack.output("FirehoseArn")
+    logs = cloud.client("logs", SPOKE)
+    logs.create_log_group(logGroupName="/aws/eks/cross/cluster")
+    with pytest.raises(ClientError) as caught:
+        logs.put_subscription_filter(
+            logGroupName="/aws/eks/cross/cluster",
+            filterName="x",
+            filterPattern="",
+            destinationArn=home_stream,
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+    events = cloud.client("events", SPOKE)
+    events.put_rule(Name="to-a-queue", EventPattern=json.dumps({"source": ["x"]}))
+    queue_arn = cloud.stack.context.attributes[("ReconcileQueue", "Arn")]
+    bus = f"arn:aws:events:{HOME}:123456789012:event-bus/default"
+    for target in ({"Id": "q", "Arn": queue_arn}, {"Id": "b", "Arn": bus}):
+        with pytest.raises(ClientError, match=r"region|RoleArn"):
+            events.put_targets(Rule="to-a-queue", Targets=[target])
+
+
+def test_status_covers_both_regions_of_the_deployment(cloud):
+    for region in (HOME, SPOKE):
+        assert cloud.wait_until(lambda r=region: audit_on(cloud, r, f"c-{r}"), 20)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "status",
+            "--json",
+            "--endpoint-url",
+            cloud.endpoint,
+            "--regions",
+            f"{HOME},{SPOKE}",
+            "--cluster",
+            f"c-{HOME}",
+            "--cluster",
+            f"c-{SPOKE}",
+        ],
+    )
+    data = json.loads(result.stdout)
+    verdicts = {
+        (row["region"], row["cluster"]): row["verdict"]
+        for region in data["regions"]
+        for row in region["clusters"]
+        if row["verdict"] != "gone"
+    }
+    assert verdicts == {(HOME, f"c-{HOME}"): "compliant", (SPOKE, f"c-{SPOKE}"): "compliant"}
+    assert [r["problem"] for r in data["regions"]] == [None, None]

@@ -1,0 +1,80 @@
+"""spoke.yaml, the home template and the library agree: same rules, names the controller derives,
+and every spoke reachable by the consumer's one integration."""
+
+from eks_audit.settings import Settings
+from eks_audit_local.template import SPOKE_TEMPLATE, Context, load_template
+
+HOME = load_template()
+SPOKE = load_template(SPOKE_TEMPLATE)
+PREFIX = "eks-audit-1a2b3c4d"
+
+
+def spoke_context(region: str = "eu-west-1") -> Context:
+    return Context(
+        SPOKE,
+        {
+            "NamePrefix": PREFIX,
+            "HomeRegion": "us-east-1",
+            "ForwardEventsRoleArn": "arn:aws:iam::123456789012:role/forward",
+            "NotificationQueueArn": "arn:aws:sqs:us-east-1:123456789012:notifications",
+            "ConsumerPrincipal": "210987654321",
+        },
+        region=region,
+    )
+
+
+def test_spoke_rules_watch_exactly_what_the_home_rules_watch():
+    for name in ("EksApiCallsRule", "LogsApiCallsRule"):
+        assert (
+            SPOKE["Resources"][name]["Properties"]["EventPattern"]
+            == (HOME["Resources"][name]["Properties"]["EventPattern"])
+        )
+
+
+def test_spoke_rules_forward_to_the_home_bus_with_the_role():
+    context = spoke_context()
+    for name in ("EksApiCallsRule", "LogsApiCallsRule"):
+        (target,) = context.resolve(SPOKE["Resources"][name]["Properties"]["Targets"])
+        assert target["Arn"] == "arn:aws:events:us-east-1:123456789012:event-bus/default"
+        assert target["RoleArn"] == "arn:aws:iam::123456789012:role/forward"
+
+
+def test_the_spokes_names_are_those_the_controller_derives():
+    context = spoke_context("ap-southeast-2")
+    resources = SPOKE["Resources"]
+    stream = context.resolve(resources["DeliveryStream"]["Properties"]["DeliveryStreamName"])
+    role = context.resolve(resources["LogsToFirehoseRole"]["Properties"]["RoleName"])
+    settings = Settings(
+        firehose_arn="arn:aws:firehose:us-east-1:123456789012:deliverystream/home",
+        logs_role_arn="arn:aws:iam::123456789012:role/home",
+        spoke_regions=("ap-southeast-2",),
+        spoke_name_prefix=PREFIX,
+    ).for_region("ap-southeast-2")
+    assert settings.firehose_arn == f"arn:aws:firehose:ap-southeast-2:123456789012:deliverystream/{stream}"
+    assert settings.logs_role_arn == f"arn:aws:iam::123456789012:role/{role}"
+    assert len(role) <= 64  # IAM's limit, with the longest region name
+
+
+def test_spoke_objects_say_their_region_and_stay_under_the_consumers_prefix():
+    context = spoke_context("eu-central-2")
+    destination = SPOKE["Resources"]["DeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert context.resolve(destination["Prefix"]) == "eks_audit_logs/123456789012/eu-central-2/"
+    home = HOME["Resources"]["DeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert home["Prefix"] == {"Fn::Sub": "eks_audit_logs/${AWS::AccountId}/${AWS::Region}/"}
+
+
+def test_every_spoke_topic_delivers_to_the_one_notification_queue():
+    resources = SPOKE["Resources"]
+    assert resources["NotificationSubscription"]["Properties"]["Endpoint"] == {"Ref": "NotificationQueueArn"}
+    topic_name = spoke_context().resolve(resources["AuditTopic"]["Properties"]["TopicName"])
+    policy = HOME["Resources"]["NotificationQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    admitted = policy["Condition"]["ArnLike"]["aws:SourceArn"][1]["Fn::Sub"][0]
+    assert admitted.endswith(":${NamePrefix}-audit") and topic_name == f"{PREFIX}-audit"
+
+
+def test_the_stackset_passes_every_parameter_the_spoke_requires():
+    stackset = HOME["Resources"]["SpokeStackSet"]["Properties"]
+    passed = {item["ParameterKey"] for item in stackset["Parameters"]}
+    required = {name for name, spec in SPOKE["Parameters"].items() if "Default" not in spec}
+    assert required <= passed <= set(SPOKE["Parameters"])
+    assert stackset["TemplateURL"] == "spoke.yaml"
