@@ -1,10 +1,12 @@
 """`make demo`: eks-audit end to end on the local cloud, in under a minute.
 
-A scripted scenario a newcomer can follow: clusters are created (one opted out, one whose log group
-is full of other products' filters, one that existed before the stack and is picked up by the
-backfill), the controller onboards them as CloudTrail events arrive, audit lines flow through
-CloudWatch Logs -> Firehose -> S3 -> SNS -> the consumer's queue, a drift is repaired, and a
-coverage table and a delivery summary close. Exit status 0 only when every expectation holds.
+A scripted scenario a newcomer can follow: one deploy covers two regions (us-east-1, the home, and
+eu-west-1, a spoke); clusters are created (one opted out, one whose log group is full of other
+products' filters, one that existed before the stack and is picked up by the backfill, one in the
+second region), the one controller onboards them as CloudTrail events arrive, audit lines flow
+through CloudWatch Logs -> Firehose -> S3 -> SNS -> the consumer's queue from both regions, a drift
+is repaired, and a coverage table and a delivery summary close. Exit status 0 only when every
+expectation holds.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from urllib.parse import unquote_plus
 
 from eks_audit.aws import ClusterApi
 from eks_audit.delivery import iter_log_events
@@ -23,6 +26,7 @@ from eks_audit_local.audit_lines import generate
 from eks_audit_local.server import LocalCloud, Timings
 
 START = time.monotonic()
+SPOKE = "eu-west-1"
 FAILURES: list[str] = []
 
 
@@ -53,7 +57,7 @@ def audit_on(cluster: dict) -> bool:
 
 def main() -> int:
     timings = Timings(creating=3, update=1, firehose_buffer=1, sweep_interval=0)
-    cloud = LocalCloud(port=0, timings=timings, on_record=activity)
+    cloud = LocalCloud(port=0, spoke_regions=(SPOKE,), timings=timings, on_record=activity)
     say("starting the local cloud (moto + eks-audit overlays)")
     cloud.start_server()
     try:
@@ -77,11 +81,16 @@ def scenario(cloud: LocalCloud) -> int:
     say("before the stack: cluster 'legacy' already runs, with no audit logging")
     create("legacy")
 
-    say("sam deploy (played by the local cloud from template.yaml): pipeline + controller")
+    say(f"sam deploy (played by the local cloud from template.yaml), SpokeRegions={SPOKE}")
     stack = cloud.deploy_stack()
     out = stack.outputs()
     say(
-        f"  bucket {out['BucketName']}, stream {out['FirehoseArn'].rsplit('/', 1)[1]}, filter '{out['FilterName']}'"
+        f"  {cloud.region}: bucket {out['BucketName']}, stream {out['FirehoseArn'].rsplit('/', 1)[1]}, "
+        f"filter '{out['FilterName']}', the controller"
+    )
+    spoke = stack.spokes[SPOKE].outputs()
+    say(
+        f"  {SPOKE}: spoke (StackSet instance): bucket {spoke['BucketName']}, rules forwarding to {cloud.region}"
     )
 
     # another product's stream, for the foreign filters
@@ -202,6 +211,50 @@ def scenario(cloud: LocalCloud) -> int:
 
     wait("the consumer's queue is notified of each object", notified)
 
+    say(f"a cluster is created in the second region ({SPOKE}): 'berlin'")
+    eks_eu, logs_eu = cloud.client("eks", SPOKE), cloud.client("logs", SPOKE)
+    eks_eu.create_cluster(name="berlin", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={})
+    wait(
+        "berlin: onboarded by the one controller, filter to the eu-west-1 stream",
+        lambda: (
+            audit_on(eks_eu.describe_cluster(name="berlin")["cluster"])
+            and filter_names(logs_eu, "berlin") == ["eks-audit"]
+        ),
+    )
+    eu_group = "/aws/eks/berlin/cluster"
+    logs_eu.create_log_stream(logGroupName=eu_group, logStreamName=stream)
+    eu_lines = generate(100, seed=12)
+    logs_eu.put_log_events(
+        logGroupName=eu_group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": now + i, "message": line.text} for i, line in enumerate(eu_lines)],
+    )
+    eu_kept = sorted(line.text for line in eu_lines if line.kept)
+    eu_delivered: list[str] = []
+
+    def eu_notified() -> bool:
+        for message in sqs.receive_message(QueueUrl=cloud.consumer_queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            notice = json.loads(json.loads(message["Body"])["Message"])
+            notifications.append(notice)
+            sqs.delete_message(QueueUrl=cloud.consumer_queue_url, ReceiptHandle=message["ReceiptHandle"])
+            for record in notice["Records"]:
+                if record["awsRegion"] == SPOKE:
+                    body = (
+                        cloud.client("s3", SPOKE)
+                        .get_object(
+                            Bucket=record["s3"]["bucket"]["name"],
+                            Key=unquote_plus(record["s3"]["object"]["key"]),
+                        )["Body"]
+                        .read()
+                    )
+                    eu_delivered.extend(e.message for e in iter_log_events(io.BytesIO(body)))
+        return len(eu_delivered) >= len(eu_kept)
+
+    wait(f"berlin's audit lines reach the same consumer queue, from the {SPOKE} bucket", eu_notified)
+    expect(f"delivered exactly the {len(eu_kept)} lines the pattern keeps", sorted(eu_delivered) == eu_kept)
+
     say("drift: someone switches payments' audit logging off and deletes our filter")
     eks.update_cluster_config(
         name="payments", logging={"clusterLogging": [{"types": ["audit"], "enabled": False}]}
@@ -221,17 +274,29 @@ def scenario(cloud: LocalCloud) -> int:
     )
 
     say("coverage (eks-audit status):")
-    settings = Settings(firehose_arn=out["FirehoseArn"], logs_role_arn=out["LogsRoleArn"])
-    api = ClusterApi(eks, logs)
-    rows = [
-        cluster_row(api, settings, name, cloud.region) for name in sorted(eks.list_clusters()["clusters"])
-    ]
+    settings = Settings(
+        firehose_arn=out["FirehoseArn"],
+        logs_role_arn=out["LogsRoleArn"],
+        spoke_regions=(SPOKE,),
+        spoke_name_prefix=out["SpokeNamePrefix"],
+    )
+    rows = []
+    for region in cloud.regions:
+        api = ClusterApi(cloud.client("eks", region), cloud.client("logs", region))
+        for name in sorted(cloud.client("eks", region).list_clusters()["clusters"]):
+            rows.append(cluster_row(api, settings.for_region(region), name, region))
     print("\n".join("          " + line for line in render_table(rows).splitlines()))
     verdicts = {row.cluster: row.verdict for row in rows}
     expect(
-        "verdicts: legacy/payments compliant, sandbox skipped, shared conflict",
+        "verdicts: legacy/payments/berlin compliant, sandbox skipped, shared conflict",
         verdicts
-        == {"legacy": "compliant", "payments": "compliant", "sandbox": "skipped", "shared": "conflict"},
+        == {
+            "legacy": "compliant",
+            "payments": "compliant",
+            "berlin": "compliant",
+            "sandbox": "skipped",
+            "shared": "conflict",
+        },
     )
 
     say("delivery summary:")
@@ -239,7 +304,10 @@ def scenario(cloud: LocalCloud) -> int:
     print(
         f"          kept by the pattern  {len(kept)}  ({len(lines) - len(kept)} dropped: early stages, probes)"
     )
-    print(f"          delivered to S3      {len(delivered)} events in {members['objects']} objects")
+    print(
+        f"          delivered to S3      {len(delivered)} events in {members['objects']} objects ({cloud.region})"
+    )
+    print(f"                               {len(eu_delivered)} events ({SPOKE})")
     print(f"          notifications        {len(notifications)} on the consumer's queue")
     say()
     if FAILURES:
