@@ -130,6 +130,7 @@ class Context:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:eks-audit-test"
     aws_request_id: str = "req-1"
+    log_stream_name: str = "2026/11/27/[$LATEST]test"
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000

@@ -11,6 +11,7 @@ import boto3
 from eks_audit import ratelimit
 from eks_audit.aws import ClusterApi
 from eks_audit.clients import answer_final_errors_at_once, retry_config
+from eks_audit.regions import enabled_regions
 
 
 @dataclass
@@ -43,9 +44,7 @@ class Aws:
         """--regions as given; otherwise every region enabled for the account."""
         if self.regions_wanted and self.regions_wanted != ("all",):
             return list(self.regions_wanted)
-        home = self.session.region_name or "us-east-1"
-        described = self.client("ec2", home).describe_regions(AllRegions=False)["Regions"]
-        return sorted(r["RegionName"] for r in described if r.get("OptInStatus") != "not-opted-in")
+        return enabled_regions(self.client("ec2", self.session.region_name or "us-east-1"))
 
     def deployments(self, stack_name: str, regions: list[str], home_region: str | None = None):
         """The eks-audit stacks covering `regions`: looked for in them, the home region named,

@@ -134,6 +134,7 @@ _FUNCTIONS = {
     "Fn::Not": lambda ctx, v: not ctx.resolve(v[0]),
     "Fn::Select": lambda ctx, v: ctx.resolve(v[1])[int(v[0])],
     "Fn::Split": lambda ctx, v: str(ctx.resolve(v[1])).split(v[0]),
+    "Fn::Join": lambda ctx, v: v[0].join(str(item) for item in ctx.resolve(v[1])),
     "Condition": lambda ctx, v: ctx.condition(v),
 }
 

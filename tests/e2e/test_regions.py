@@ -61,13 +61,28 @@ def test_clusters_in_both_regions_are_onboarded_by_the_one_controller(cloud):
     assert our_filter(cloud, SPOKE, f"c-{SPOKE}")["roleArn"] == spoke.output("LogsRoleArn")
 
 
-def test_drift_in_the_spoke_region_is_repaired(cloud):
-    name = f"c-{SPOKE}"
-    assert cloud.wait_until(lambda: audit_on(cloud, SPOKE, name), 20)
-    cloud.client("logs", SPOKE).delete_subscription_filter(
+@pytest.mark.parametrize("region", [HOME, SPOKE])
+def test_drift_is_repaired_in_each_region(cloud, region):
+    name = f"c-{region}"
+    eks = cloud.client("eks", region)
+    assert cloud.wait_until(
+        lambda: (
+            audit_on(cloud, region, name) and eks.describe_cluster(name=name)["cluster"]["status"] == "ACTIVE"
+        ),
+        20,
+    )
+    cloud.client("logs", region).delete_subscription_filter(
         logGroupName=f"/aws/eks/{name}/cluster", filterName="eks-audit"
     )
-    assert cloud.wait_until(lambda: our_filter(cloud, SPOKE, name) is not None, 10)
+    eks.update_cluster_config(name=name, logging={"clusterLogging": [{"types": ["audit"], "enabled": False}]})
+    assert cloud.wait_until(lambda: our_filter(cloud, region, name) is not None, 10)
+    assert cloud.wait_until(lambda: not audit_on(cloud, region, name), 5)  # the change took effect
+    assert cloud.wait_until(
+        lambda: (
+            audit_on(cloud, region, name) and eks.describe_cluster(name=name)["cluster"]["status"] == "ACTIVE"
+        ),
+        15,
+    )
 
 
 def test_each_regions_audit_lines_reach_the_one_notification_queue(cloud):

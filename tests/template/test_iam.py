@@ -89,6 +89,7 @@ def placeholder_context(**parameters) -> Context:
         for attribute in ("Arn", "QueueName"):
             context.attributes[(name, attribute)] = f"arn:aws:test:::{name}"
         context.refs[name] = f"ref-{name}"
+    context.attributes[("EnabledRegions", "Spokes")] = "eu-west-1"  # SpokeRegions=ALL, the default
     return context
 
 

@@ -1,6 +1,8 @@
 """spoke.yaml, the home template and the library agree: same rules, names the controller derives,
 and every spoke reachable by the consumer's one integration."""
 
+import pytest
+
 from eks_audit.settings import Settings
 from eks_audit_local.template import SPOKE_TEMPLATE, Context, load_template
 
@@ -78,3 +80,23 @@ def test_the_stackset_passes_every_parameter_the_spoke_requires():
     required = {name for name, spec in SPOKE["Parameters"].items() if "Default" not in spec}
     assert required <= passed <= set(SPOKE["Parameters"])
     assert stackset["TemplateURL"] == "spoke.yaml"
+
+
+def test_all_regions_resolve_from_the_custom_resource_everywhere_the_list_is_used():
+    context = Context(HOME, {"ConsumerPrincipal": "210987654321", "ExternalId": "x" * 8}, region="us-east-1")
+    assert context.parameters["SpokeRegions"] == "ALL"  # the default: every enabled region
+    context.attributes[("EnabledRegions", "Spokes")] = "eu-west-1,ap-south-1"
+    assert context.resolve(HOME["Outputs"]["CoveredRegions"]["Value"]) == "us-east-1,eu-west-1,ap-south-1"
+    stackset = context.resolve(HOME["Resources"]["SpokeStackSet"]["Properties"]["StackInstancesGroup"])
+    assert stackset[0]["Regions"] == ["eu-west-1", "ap-south-1"]
+    environment = HOME["Globals"]["Function"]["Environment"]["Variables"]
+    assert context.resolve(environment["SPOKE_REGIONS"]) == "eu-west-1,ap-south-1"
+    regions_function = HOME["Resources"]["RegionsFunction"]["Properties"]["Environment"]["Variables"]
+    assert regions_function["SPOKE_REGIONS"] == ""  # its own answer is not its input: no cycle
+
+
+@pytest.mark.parametrize(("spokes", "covered"), [("", "us-east-1"), ("eu-west-1", "us-east-1,eu-west-1")])
+def test_a_list_or_nothing_needs_no_custom_resource(spokes, covered):
+    context = Context(HOME, {"SpokeRegions": spokes}, region="us-east-1")
+    assert not context.condition("AllRegions")
+    assert context.resolve(HOME["Outputs"]["CoveredRegions"]["Value"]) == covered
