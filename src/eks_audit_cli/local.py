@@ -48,9 +48,17 @@ def group() -> None:
     "--sweep-interval", type=float, default=60.0, show_default=True, help="Seconds between sweeps (0: none)."
 )
 @click.option("--quiet", is_flag=True, help="Do not print the controller's activity.")
+@click.option(
+    "--no-controller",
+    is_flag=True,
+    help="Deploy the stack without attaching the functions: an account whose clusters predate eks-audit, "
+    "before its first sweep (to try `eks-audit backfill`).",
+)
 @global_options
 @click.pass_obj
-def serve(globals_, port, faults, creating_seconds, update_seconds, sweep_interval, quiet) -> None:
+def serve(
+    globals_, port, faults, creating_seconds, update_seconds, sweep_interval, quiet, no_controller
+) -> None:
     """Run moto with eks-audit's overlays, the stack deployed from template.yaml and the controller
     attached, until interrupted. Prints `READY http://127.0.0.1:<port>` once clients can use it.
     With `--regions HOME,R2,...` the first is the home region and the others get their spokes
@@ -77,6 +85,7 @@ def serve(globals_, port, faults, creating_seconds, update_seconds, sweep_interv
         faults=parsed_faults,
         timings=timings,
         on_record=on_record,
+        controller_enabled=not no_controller,
     )
     try:
         cloud.start()

@@ -12,6 +12,7 @@ import random
 import re
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -142,12 +143,15 @@ class Gateway:
         self.faults = faults
         self.emit = emit
         self.account = "123456789012"
+        self.calls: Counter[tuple[str, str, str]] = Counter()  # (region, service, operation)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         call = identify(environ, body)
+        if call is not None and call.operation:
+            self.calls[(call.region, call.service, call.operation)] += 1
         if call is not None and call.service in FAULTY_SERVICES and call.operation:
             fault = self.faults.draw() if (self.faults.throttle or self.faults.error) else None
             if fault is not None:

@@ -76,6 +76,7 @@ class LocalCloud:
     controller: Controller | None = None
     consumer_queue_url: str = ""
     _server: Any = None
+    gateway: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _saved_environ: dict[str, str | None] = field(default_factory=dict)
@@ -99,7 +100,7 @@ class LocalCloud:
         delivery.install(buffer_seconds=self.timings.firehose_buffer)
         logs_overlay.install()
         events_overlay.install()
-        app = Gateway(DomainDispatcherApplication(create_backend_app), self.faults, self._emit)
+        app = self.gateway = Gateway(DomainDispatcherApplication(create_backend_app), self.faults, self._emit)
         self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port
         self.endpoint = f"http://127.0.0.1:{self.port}"
