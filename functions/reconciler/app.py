@@ -48,7 +48,11 @@ def count(name: str) -> None:
 def record_handler(record: SQSRecord) -> None:
     receive_count = record.attributes.approximate_receive_count
     try:
-        decision = parse_message(record.body, default_region=os.environ.get("AWS_REGION"))
+        decision = parse_message(
+            record.body,
+            default_region=os.environ.get("AWS_REGION"),
+            own_role_arn=os.environ.get("CONTROLLER_ROLE_ARN"),
+        )
     except MalformedMessage as exc:
         count("Malformed")
         logger.error(

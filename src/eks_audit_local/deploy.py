@@ -109,6 +109,11 @@ def deploy(
         context.stack_id = stack_id
     stack = Stack(context, clients)
     resources = template["Resources"]
+    for name, spec in resources.items():  # the role SAM generates for each function, <Name>Role
+        if spec["Type"] == "AWS::Serverless::Function":
+            role = f"{context.ref('AWS::StackName')}-{name}Role"
+            context.refs[f"{name}Role"] = role
+            context.attributes[(f"{name}Role", "Arn")] = f"arn:aws:iam::{account}:role/{role}"
     for name in creation_order(resources):
         spec = resources[name]
         if "Condition" in spec and not context.condition(spec["Condition"]):

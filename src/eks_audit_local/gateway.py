@@ -144,6 +144,8 @@ class Gateway:
         self.emit = emit
         self.account = "123456789012"
         self.calls: Counter[tuple[str, str, str]] = Counter()  # (region, service, operation)
+        # access key -> the IAM role whose session uses it (the controller's, as Lambda's would be)
+        self.roles: dict[str, str] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -179,6 +181,24 @@ class Gateway:
             self._cloudtrail(call, captured["status"], payload, error)
         return chunks
 
+    def _identity(self, access_key: str) -> dict[str, Any]:
+        """CloudTrail's userIdentity: an IAM user's key, or a role's session (cloudtrail-event-
+        reference-user-identity.html: type AssumedRole, sessionContext.sessionIssuer the role)."""
+        role = self.roles.get(access_key)
+        if role is None:
+            return {"type": "IAMUser", "accountId": self.account, "accessKeyId": access_key}
+        name = role.rsplit("/", 1)[1]
+        return {
+            "type": "AssumedRole",
+            "principalId": f"AROALOCAL:{name}",
+            "arn": f"arn:aws:sts::{self.account}:assumed-role/{name}/{name}",
+            "accountId": self.account,
+            "accessKeyId": access_key,
+            "sessionContext": {
+                "sessionIssuer": {"type": "Role", "arn": role, "accountId": self.account, "userName": name}
+            },
+        }
+
     def _cloudtrail(self, call: Call, status: int, payload: bytes, error_code: str | None) -> None:
         if call.operation not in WATCHED.get(call.service, ()):
             return
@@ -190,7 +210,7 @@ class Gateway:
             error_code = str(response.get("__type", "")).rpartition("#")[2] or "UnknownError"
         detail: dict[str, Any] = {
             "eventVersion": "1.09",
-            "userIdentity": {"type": "IAMUser", "accountId": self.account, "accessKeyId": call.access_key},
+            "userIdentity": self._identity(call.access_key),
             "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "eventSource": f"{call.service}.amazonaws.com",
             "eventName": call.operation,

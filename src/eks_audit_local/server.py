@@ -30,6 +30,8 @@ ACCOUNT = "123456789012"
 CONSUMER_ACCOUNT = "210987654321"
 EXTERNAL_ID = "eks-audit-local-external-id"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+# the in-process controller's key: its calls are recorded as the reconciler role's session
+CONTROLLER_ACCESS_KEY = "eks-audit-reconciler"
 
 
 def _quiet_handler():
@@ -214,9 +216,15 @@ class LocalCloud:
 
     def _attach_controller(self) -> None:
         assert self.stack is not None
+        role = (
+            f"arn:aws:iam::{ACCOUNT}:role/{self.stack.context.ref('AWS::StackName')}-ReconcilerFunctionRole"
+        )
+        self.gateway.roles[CONTROLLER_ACCESS_KEY] = role
         self._apply_environment(
             {
                 **self.stack.function_environment,
+                "AWS_ACCESS_KEY_ID": CONTROLLER_ACCESS_KEY,
+                "CONTROLLER_ROLE_ARN": role,
                 "WAIT_CREATING_SECONDS": str(self.timings.requeue_creating),
                 "WAIT_UPDATING_SECONDS": str(self.timings.requeue_updating),
                 "POWERTOOLS_TRACE_DISABLED": "true",

@@ -236,3 +236,17 @@ def test_cli_status_and_backfill_against_the_local_cloud(cloud):
     # the controller (on the DeleteSubscriptionFilter event) or the backfill, whichever came first
     assert "us-east-1/e2e-cli: compliant" in backfill.stdout
     assert "eks-audit" in filters(cloud, "e2e-cli")
+
+
+def test_the_controllers_own_calls_come_back_as_echoes_and_are_dropped(cloud):
+    """CloudTrail records the controller's calls as its role's session; the rules send them back."""
+    create(cloud, "e2e-echo")
+    assert cloud.wait_until(lambda: audit_on(cloud, "e2e-echo"), 15)
+    echoes = lambda: {  # noqa: E731
+        r["message"].split()[1]
+        for r in cloud.records
+        if "was the controller's own call" in r.get("message", "")
+    }
+    assert cloud.wait_until(
+        lambda: {"CreateLogGroup", "PutSubscriptionFilter", "UpdateClusterConfig"} <= echoes(), 5
+    )

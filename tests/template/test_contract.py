@@ -17,7 +17,8 @@ def test_default_filter_pattern_and_name_are_the_librarys():
 
 
 def test_functions_get_every_setting_the_library_reads():
-    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    reconciler = TEMPLATE["Resources"]["ReconcilerFunction"]["Properties"]["Environment"]["Variables"]
+    variables = {**TEMPLATE["Globals"]["Function"]["Environment"]["Variables"], **reconciler}
     wanted = set(_VARIABLES) - {"SUBSCRIPTION_FILTER_LIMIT", "WAIT_CREATING_SECONDS", "WAIT_UPDATING_SECONDS"}
     assert wanted <= set(variables)
 

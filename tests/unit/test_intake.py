@@ -195,3 +195,37 @@ def test_tag_event_without_an_arn_is_malformed():
     with pytest.raises(MalformedMessage) as caught:
         parse_message(event)
     assert caught.value.field == "detail.requestParameters.resourceArn"
+
+
+def _as_role(event: dict, role: str) -> dict:
+    event["detail"]["userIdentity"] = {
+        "type": "AssumedRole",
+        "arn": f"arn:aws:sts::123456789012:assumed-role/{role.rsplit('/', 1)[1]}/eks-audit-ReconcilerFunction",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role}},
+    }
+    return event
+
+
+OWN = "arn:aws:iam::123456789012:role/eks-audit-ReconcilerFunctionRole-AbC123"
+
+
+@pytest.mark.parametrize(
+    "name", ["eks-update-cluster-config", "logs-put-subscription-filter", "logs-create-log-group"]
+)
+def test_the_controllers_own_calls_are_echoes(name):
+    decision = parse_message(_as_role(sample(name), OWN), own_role_arn=OWN)
+    assert isinstance(decision, Ignore) and "controller's own call" in decision.reason
+
+
+def test_anyone_elses_call_is_not_an_echo():
+    other = "arn:aws:iam::123456789012:role/platform-admin"
+    assert isinstance(
+        parse_message(_as_role(sample("logs-put-subscription-filter"), other), own_role_arn=OWN),
+        ReconcileRequest,
+    )
+    assert isinstance(
+        parse_message(sample("logs-put-subscription-filter"), own_role_arn=OWN), ReconcileRequest
+    )  # IAM user
+    assert isinstance(
+        parse_message(_as_role(sample("logs-put-subscription-filter"), OWN)), ReconcileRequest
+    )  # not told

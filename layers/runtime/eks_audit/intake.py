@@ -55,8 +55,13 @@ class Ignore:
 Decision = ReconcileRequest | Ignore
 
 
-def parse_message(message: Any, *, default_region: str | None = None) -> Decision:
-    """Decide what a queue message asks for. Raises MalformedMessage naming the field."""
+def parse_message(
+    message: Any, *, default_region: str | None = None, own_role_arn: str | None = None
+) -> Decision:
+    """Decide what a queue message asks for. Raises MalformedMessage naming the field.
+
+    `own_role_arn` is the controller's role: CloudTrail records its own calls too, and the rules
+    send them back; such an echo asks nothing the controller has not already followed up itself."""
     if isinstance(message, (bytes, bytearray)):
         message = message.decode("utf-8", errors="replace")
     if isinstance(message, str):
@@ -67,7 +72,7 @@ def parse_message(message: Any, *, default_region: str | None = None) -> Decisio
     if not isinstance(message, dict):
         raise MalformedMessage("body", f"expected a JSON object, got {type(message).__name__}")
     if "detail-type" in message or "detail" in message:
-        return _from_eventbridge(message)
+        return _from_eventbridge(message, own_role_arn)
     if "cluster" in message:
         return _from_request(message, default_region)
     raise MalformedMessage("body", "neither an EventBridge event nor a request with 'cluster' and 'region'")
@@ -89,7 +94,7 @@ def _from_request(message: dict[str, Any], default_region: str | None) -> Decisi
     return ReconcileRequest(cluster, region, account, trigger, update_id, wait)
 
 
-def _from_eventbridge(event: dict[str, Any]) -> Decision:
+def _from_eventbridge(event: dict[str, Any], own_role_arn: str | None = None) -> Decision:
     detail_type = event.get("detail-type")
     if detail_type != CLOUDTRAIL_DETAIL_TYPE:
         return Ignore(f"detail-type {_show(detail_type)} is not a CloudTrail API call")
@@ -107,6 +112,8 @@ def _from_eventbridge(event: dict[str, Any]) -> Decision:
         raise MalformedMessage("detail.eventName", "missing or not a string")
     if detail.get("errorCode"):
         return Ignore(f"{name} failed ({detail['errorCode']}): a failed call changes nothing")
+    if own_role_arn and caller_role(detail) == own_role_arn:
+        return Ignore(f"{name} was the controller's own call: already followed up")
     region = detail.get("awsRegion") or event.get("region")
     if not isinstance(region, str) or not region:
         raise MalformedMessage("detail.awsRegion", "missing or not a string")
@@ -127,6 +134,17 @@ def _from_eventbridge(event: dict[str, Any]) -> Decision:
     if name in LOGS_EVENTS:
         return _from_logs_event(name, params, region, account)
     return Ignore(f"{source} {name} is not a watched call")
+
+
+def caller_role(detail: dict[str, Any]) -> str | None:
+    """The IAM role whose session made the call (CloudTrail's userIdentity.sessionContext.sessionIssuer
+    for an AssumedRole identity, which is how a Lambda function's calls are recorded)."""
+    identity = detail.get("userIdentity")
+    if not isinstance(identity, dict) or identity.get("type") != "AssumedRole":
+        return None
+    issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+    arn = issuer.get("arn") if isinstance(issuer, dict) else None
+    return arn if isinstance(arn, str) else None
 
 
 def _eks_cluster_name(params: Any) -> str:
