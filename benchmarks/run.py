@@ -32,6 +32,15 @@ from eks_audit_cli.filter_test import Breakdown, Tally, evaluate
 from eks_audit_local.audit_lines import generate
 from eks_audit_local.emulated import EmulatedAws
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timelines import (
+    bench_backfill_async,
+    bench_backfill_local,
+    bench_burst,
+    bench_pacing,
+    bench_time_to_coverage,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 SCALE = 20  # quotas scaled up uniformly so that the run takes seconds, not minutes
@@ -215,6 +224,11 @@ def main() -> int:
         ("filter_test", bench_filter_test),
         ("steady_state", bench_steady_state),
         ("backfill", bench_backfill),
+        ("backfill_async", bench_backfill_async),
+        ("backfill_local", bench_backfill_local),
+        ("pacing", bench_pacing),
+        ("time_to_coverage", bench_time_to_coverage),
+        ("burst", bench_burst),
         ("cold_start_ms", bench_cold_start),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -238,6 +252,30 @@ def main() -> int:
     )
     print(
         f"filter-test: {f['lines_per_second']} lines/s (x{f['ratio_evaluation_to_bare_parse']} of bare parsing)"
+    )
+    a, p, t, u = results["backfill_async"], results["pacing"], results["time_to_coverage"], results["burst"]
+    print(
+        f"backfill_async: {a['clusters']} clusters in {a['wall_s']} s, bound {a['bound_s']} s (x{a['ratio']}); "
+        f"naive sequential {a['naive_sequential_s_extrapolated']} s (extrapolated)"
+    )
+    local = results["backfill_local"]
+    print(
+        f"backfill on the local cloud: {local['clusters']} clusters in {local['wall_s']} s, bound {local['bound_s']} s "
+        f"(x{local['ratio']}; before: {local['before_this_change_s']} s)"
+    )
+    print(
+        f"pacing: {p['small_clusters']} clusters x{p['small_ratio']} of unpaced; {p['large_clusters']} clusters "
+        f"{p['large_paced_s']} s, bound {p['large_quota_bound_s']} s, throttled {p['large_throttled_calls']}"
+    )
+    print(
+        f"time to coverage: ACTIVE -> update issued {t['active_to_update_issued_s']} s (goal <= {t['goal_at_most_s']}), "
+        f"CreateCluster -> first line in S3 {t['create_to_first_audit_line_in_s3_s']} s, "
+        f"{t['calls_while_creating']} calls while CREATING"
+    )
+    print(
+        f"burst: {u['clusters']} clusters, all compliant {u['all_compliant']}, {u['wall_s']} s (bound {u['bound_s']} s), "
+        f"{u['messages_per_onboarded_cluster']} messages per cluster ({u['echoes_dropped_per_cluster']} echoes dropped), "
+        f"max concurrency {u['max_concurrent_invocations']}/{u['concurrency_cap']}, dead-lettered {u['dead_lettered']}"
     )
     for name in ("ReconcilerFunction", "SweeperFunction"):
         print(

@@ -120,7 +120,14 @@ class Controller:
         redirect_logs(self.sweeper, self.sink)
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
-        self.stats = {"batches": 0, "messages": 0, "failures": 0, "sweeps": 0}
+        self.stats = {
+            "batches": 0,
+            "messages": 0,
+            "failures": 0,
+            "sweeps": 0,
+            "in_flight": 0,
+            "max_in_flight": 0,
+        }
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -180,11 +187,17 @@ class Controller:
         context = LambdaContext(
             "eks-audit-ReconcilerFunction", aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + 60
         )
+        with self._lock:  # concurrent invocations, against the event source's MaximumConcurrency
+            self.stats["in_flight"] += 1
+            self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"])
         try:
             response = self.reconciler.handler(event, context)
         except Exception:
             log.exception("reconciler invocation failed: the batch becomes visible again")
             return len(messages)
+        finally:
+            with self._lock:
+                self.stats["in_flight"] -= 1
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:

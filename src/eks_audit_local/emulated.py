@@ -20,6 +20,10 @@ from botocore.exceptions import ClientError
 from .eks_lifecycle import enabled_types, logging_config, merged_types
 
 
+def _public(update: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {key: value for key, value in {**update, **changes}.items() if not key.startswith("_")}
+
+
 def _error(code: str, message: str = "", status: int = 400) -> ClientError:
     return ClientError(
         {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Call"
@@ -52,6 +56,19 @@ class Cluster:
     tags: dict[str, str] = field(default_factory=dict)
     logging: dict[str, Any] = field(default_factory=lambda: logging_config(set()))
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ready_at: float = 0.0  # CREATING until then
+    created_at: float = 0.0
+    update_issued_at: float | None = None  # the first logging update (time_to_coverage)
+
+    def tick(self, now: float) -> None:
+        """Advance the asynchronous lifecycle to `now`, as EKS would have."""
+        if self.status == "CREATING" and now >= self.ready_at:
+            self.status = "ACTIVE"
+        for update in self.updates.values():
+            if update["status"] == "InProgress" and now >= update["_done_at"]:
+                update["status"] = "Successful"
+                self.logging = logging_config(update["_enabled"])
+                self.status = "ACTIVE"
 
 
 @dataclass
@@ -74,12 +91,20 @@ class EmulatedAws:
         burst_seconds: float = 1.0,
         filter_limit: int = 2,
         fault: FaultHook | None = None,
+        creating_seconds: float = 0.0,
+        update_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
+        """`creating_seconds` and `update_seconds` give EKS's asynchronous timings (scaled down);
+        with 0 a cluster is ACTIVE at once and a logging update takes effect at once."""
         self.quotas = quotas
         self.latency = latency
         self.burst_seconds = burst_seconds
         self.filter_limit = filter_limit
         self.fault = fault
+        self.creating_seconds = creating_seconds
+        self.update_seconds = update_seconds
+        self.clock = clock
         self.regions: dict[str, Region] = {}
         self.buckets: dict[tuple[str, str], ServerBucket] = {}
         self.calls: Counter[tuple[str, str]] = Counter()
@@ -90,8 +115,12 @@ class EmulatedAws:
         with self.lock:
             return self.regions.setdefault(name, Region())
 
-    def add_cluster(self, region: str, name: str, **kwargs: Any) -> Cluster:
-        cluster = Cluster(name, **kwargs)
+    def add_cluster(self, region: str, name: str, *, creating: bool = False, **kwargs: Any) -> Cluster:
+        """An existing cluster (ACTIVE), or with `creating` one just created (CREATING a while)."""
+        now = self.clock()
+        cluster = Cluster(name, created_at=now, **kwargs)
+        if creating and self.creating_seconds > 0:
+            cluster.status, cluster.ready_at = "CREATING", now + self.creating_seconds
         self.region(region).clusters[name] = cluster
         return cluster
 
@@ -150,6 +179,8 @@ class EmulatedEks:
         cluster = self.aws.region(self.region_name).clusters.get(name)
         if cluster is None:
             raise _error("ResourceNotFoundException", f"No cluster found for name: {name}.", 404)
+        with self.aws.lock:
+            cluster.tick(self.aws.clock())
         return cluster
 
     def get_paginator(self, operation: str) -> _Paginator:
@@ -178,23 +209,35 @@ class EmulatedEks:
         self.aws.call(self.region_name, "eks:UpdateClusterConfig", {"name": name})
         cluster = self._cluster(name)
         with self.aws.lock:
+            if any(u["status"] == "InProgress" for u in cluster.updates.values()):
+                raise _error(
+                    "ResourceInUseException",
+                    f"Cannot update because cluster {name} has an update in progress",
+                    409,
+                )
             if cluster.status != "ACTIVE":
                 raise _error("InvalidRequestException", f"Cluster '{name}' is not in ACTIVE status")
             current = enabled_types(cluster.logging)
             wanted = merged_types(current, logging)
             if wanted == current:
                 raise _error("InvalidParameterException", "No changes needed for the logging config provided")
-            cluster.logging = logging_config(wanted)
-            update = {"id": str(uuid.uuid4()), "status": "Successful", "type": "LoggingUpdate", "errors": []}
+            now = self.aws.clock()
+            update = {"id": str(uuid.uuid4()), "status": "InProgress", "type": "LoggingUpdate", "errors": []}
+            update.update(_enabled=wanted, _done_at=now + self.aws.update_seconds)
             cluster.updates[update["id"]] = update
-        return {"update": dict(update, status="InProgress")}
+            if cluster.update_issued_at is None:
+                cluster.update_issued_at = now
+            if self.aws.update_seconds > 0:
+                cluster.status = "UPDATING"
+            cluster.tick(now)
+        return {"update": _public(update, status="InProgress")}
 
     def describe_update(self, name: str, updateId: str) -> dict[str, Any]:
         self.aws.call(self.region_name, "eks:DescribeUpdate", {"name": name})
         update = self._cluster(name).updates.get(updateId)
         if update is None:
             raise _error("ResourceNotFoundException", "No update found", 404)
-        return {"update": update}
+        return {"update": _public(update)}
 
 
 @dataclass
