@@ -24,7 +24,7 @@ from eks_audit.aws import ClusterApi
 from eks_audit.constants import STANDARD_FILTER_PATTERN
 from eks_audit.filter_pattern import compile_pattern
 from eks_audit.model import Verdict
-from eks_audit.ratelimit import DEFAULT_QUOTAS, RateLimiter
+from eks_audit.ratelimit import RateLimiter
 from eks_audit.reconcile import reconcile
 from eks_audit.settings import Settings
 from eks_audit_cli.backfill import Work, reconcile_until_settled, run_backfill
@@ -34,18 +34,22 @@ from eks_audit_local.emulated import EmulatedAws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timelines import (
+    LATENCY,
+    QUOTAS,
+    REGIONS,
+    SCALE,
+    account,
     bench_backfill_async,
     bench_backfill_local,
     bench_burst,
     bench_pacing,
     bench_time_to_coverage,
+    paced_bound,
+    per_region_calls,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
-SCALE = 20  # quotas scaled up uniformly so that the run takes seconds, not minutes
-LATENCY = 0.005  # seconds per API call in the emulated AWS
-REGIONS = [f"region-{i:02d}" for i in range(10)]
 CLUSTERS_PER_REGION = 100
 SETTINGS = Settings(
     firehose_arn="arn:aws:firehose:us-east-1:123456789012:deliverystream/eks-audit",
@@ -53,30 +57,16 @@ SETTINGS = Settings(
     wait_creating_seconds=0,
     wait_updating_seconds=0,
 )
-QUOTAS = {api: rate * SCALE for api, rate in DEFAULT_QUOTAS.items()}
 
 
 def emulated_account() -> EmulatedAws:
-    aws = EmulatedAws(QUOTAS, latency=LATENCY)
-    for region in REGIONS:
-        for index in range(CLUSTERS_PER_REGION):
-            aws.add_cluster(region, f"cluster-{index:03d}")
-    return aws
+    return account(CLUSTERS_PER_REGION, REGIONS)
 
 
 def quota_bound(aws: EmulatedAws) -> float:
-    """Lower bound: per region, the slowest API's calls beyond its burst over its rate; regions in
-    parallel (the emulated AWS, like AWS, lets a second's worth of calls through at once)."""
-    per_region = []
-    for region in REGIONS:
-        per_region.append(
-            max(
-                max(0.0, n - QUOTAS[api] * aws.burst_seconds) / QUOTAS[api]
-                for (r, api), n in aws.calls.items()
-                if r == region and api in QUOTAS
-            )
-        )
-    return max(per_region)
+    """Lower bound: regions in parallel, each as slow as its slowest API at the quota (the emulated
+    AWS, like AWS, lets a second's worth of calls through at once)."""
+    return max(paced_bound(per_region_calls(aws, region), QUOTAS) for region in REGIONS)
 
 
 def all_compliant(aws: EmulatedAws) -> bool:

@@ -55,9 +55,7 @@ def paced_bound(calls: Counter, quotas: dict[str, float], burst_seconds: float =
     )
 
 
-def _account(
-    per_region: int, regions: list[str], quotas: dict[str, float] = QUOTAS, **options
-) -> EmulatedAws:
+def account(per_region: int, regions: list[str], quotas: dict[str, float] = QUOTAS, **options) -> EmulatedAws:
     aws = EmulatedAws(quotas, latency=LATENCY, **options)
     for region in regions:
         for index in range(per_region):
@@ -65,12 +63,12 @@ def _account(
     return aws
 
 
-def _per_region_calls(aws: EmulatedAws, region: str) -> Counter:
+def per_region_calls(aws: EmulatedAws, region: str) -> Counter:
     return Counter({api: n for (r, api), n in aws.calls.items() if r == region})
 
 
 def bench_backfill_async(per_region: int = 100, naive_sample: int = 3) -> dict:
-    aws = _account(per_region, REGIONS, update_seconds=UPDATE_SECONDS)
+    aws = account(per_region, REGIONS, update_seconds=UPDATE_SECONDS)
     limiters = {region: RateLimiter(QUOTAS) for region in REGIONS}
     work = [Work(region, SETTINGS, sorted(aws.region(region).clusters)) for region in REGIONS]
     start = time.monotonic()
@@ -83,10 +81,10 @@ def bench_backfill_async(per_region: int = 100, naive_sample: int = 3) -> dict:
         poll_interval=POLL_SECONDS,
     )
     wall = time.monotonic() - start
-    quota_bound = max(paced_bound(_per_region_calls(aws, r), QUOTAS) for r in REGIONS)
+    quota_bound = max(paced_bound(per_region_calls(aws, r), QUOTAS) for r in REGIONS)
     bound = quota_bound + UPDATE_SECONDS
 
-    naive = _account(naive_sample, ["naive"], update_seconds=UPDATE_SECONDS)
+    naive = account(naive_sample, ["naive"], update_seconds=UPDATE_SECONDS)
     api = ClusterApi(naive.eks("naive"), naive.logs("naive"))
     naive_start = time.monotonic()
     for name in sorted(naive.region("naive").clusters):  # one after another, each waited for
@@ -127,9 +125,9 @@ def bench_pacing(small: int = 5, large: int = 1000) -> dict:
         )
         return time.monotonic() - start
 
-    small_unpaced = dry_run(_account(small, ["r"], quotas={}), paced=False)
-    small_paced = dry_run(_account(small, ["r"], quotas=DEFAULT_QUOTAS), paced=True)
-    big = _account(large, ["r"])  # quotas x20, as backfill_async
+    small_unpaced = dry_run(account(small, ["r"], quotas={}), paced=False)
+    small_paced = dry_run(account(small, ["r"], quotas=DEFAULT_QUOTAS), paced=True)
+    big = account(large, ["r"])  # quotas x20, as backfill_async
     large_wall = dry_run(big, paced=True, quotas=QUOTAS)
     return {
         "small_clusters": small,
@@ -138,7 +136,7 @@ def bench_pacing(small: int = 5, large: int = 1000) -> dict:
         "small_ratio": round(small_paced / small_unpaced, 2),
         "large_clusters": large,
         "large_paced_s": round(large_wall, 1),
-        "large_quota_bound_s": round(paced_bound(_per_region_calls(big, "r"), QUOTAS), 1),
+        "large_quota_bound_s": round(paced_bound(per_region_calls(big, "r"), QUOTAS), 1),
         "large_throttled_calls": sum(big.throttled.values()),
     }
 

@@ -7,8 +7,6 @@ answers it, an unpatched client makes max_attempts calls. These tests count the 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
@@ -21,9 +19,10 @@ from eks_audit.model import Verdict
 from eks_audit.reconcile import reconcile
 from eks_audit.settings import Settings
 from eks_audit_cli.session import Aws
+from tests.helpers import QuietHandler, loopback
 
 
-class _Endpoint(BaseHTTPRequestHandler):
+class _Endpoint(QuietHandler):
     """Answers every CloudWatch Logs call with `code`; every EKS call with an ACTIVE cluster."""
 
     code = "LimitExceededException"
@@ -57,19 +56,12 @@ class _Endpoint(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, *args) -> None:
-        pass
-
 
 @pytest.fixture
 def endpoint():
     _Endpoint.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Endpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with loopback(_Endpoint) as url:
+        yield url
 
 
 @pytest.fixture

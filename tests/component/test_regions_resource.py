@@ -2,17 +2,16 @@
 presigned URL (here a loopback server), SUCCESS or FAILED but never silence."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.exceptions import ClientError
 
 from eks_audit.regions import enabled_regions
 from tests.conftest import REGION, Context, load_handler
+from tests.helpers import QuietHandler, loopback
 
 
-class _CloudFormation(BaseHTTPRequestHandler):
+class _CloudFormation(QuietHandler):
     answers: list[dict] = []  # noqa: RUF012 - one test at a time
 
     def do_PUT(self) -> None:
@@ -20,18 +19,12 @@ class _CloudFormation(BaseHTTPRequestHandler):
         self.send_response(200)
         self.end_headers()
 
-    def log_message(self, *args) -> None:
-        pass
-
 
 @pytest.fixture
 def response_url():
     _CloudFormation.answers = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CloudFormation)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/presigned"
-    server.shutdown()
-    server.server_close()
+    with loopback(_CloudFormation) as url:
+        yield f"{url}/presigned"
 
 
 def request(kind: str, url: str) -> dict:
