@@ -238,6 +238,18 @@ def bench_burst(count: int = 200, within_seconds: float = 3.0) -> dict:
         wall = time.monotonic() - start
         verdicts = Counter(cluster_row(api, settings, name, cloud.region).verdict for name in names)
         sqs = cloud.client("sqs")
+        queue = cloud.stack.output("ReconcileQueueUrl")
+        counts = (
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        )
+
+        def drained() -> bool:  # the echoes and last follow-ups, so that the message counts are whole
+            found = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=list(counts))["Attributes"]
+            return all(found[name] == "0" for name in counts)
+
+        cloud.wait_until(drained, 120, interval=0.5)
         dead = int(
             sqs.get_queue_attributes(
                 QueueUrl=cloud.stack.output("DeadLetterQueueUrl"),
