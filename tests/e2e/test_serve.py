@@ -5,25 +5,21 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import boto3
+from click.testing import CliRunner
+
+from eks_audit_cli.main import cli
 
 
-def test_serve_prints_ready_serves_clients_and_stops_on_interrupt(tmp_path):
+@contextmanager
+def serving(tmp_path, *options):
+    """`eks-audit local serve` in its own process; yields its endpoint, then interrupts it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with open(tmp_path / "stderr", "w") as stderr_file:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "eks_audit_cli",
-                "local",
-                "serve",
-                "--port",
-                "0",
-                "--creating-seconds",
-                "1",
-            ],
+            [sys.executable, "-m", "eks_audit_cli", "local", "serve", "--port", "0", *options],
             stdout=subprocess.PIPE,
             stderr=stderr_file,
             text=True,
@@ -37,7 +33,15 @@ def test_serve_prints_ready_serves_clients_and_stops_on_interrupt(tmp_path):
             if line.startswith("READY ") or not line:
                 break
         assert line.startswith("READY http://127.0.0.1:"), line
-        endpoint = line.split()[1]
+        yield line.split()[1]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.code = process.wait(timeout=30)
+    assert process.code == 0
+
+
+def test_serve_prints_ready_serves_clients_and_stops_on_interrupt(tmp_path):
+    with serving(tmp_path, "--creating-seconds", "1") as endpoint:
         eks = boto3.client(
             "eks",
             region_name="us-east-1",
@@ -64,10 +68,39 @@ def test_serve_prints_ready_serves_clients_and_stops_on_interrupt(tmp_path):
                 pass
             time.sleep(0.1)
         assert [f["filterName"] for f in found["subscriptionFilters"]] == ["eks-audit"]
-    finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=30)
-    assert code == 0
     stderr = (tmp_path / "stderr").read_text()
     assert "stopping" in stderr
     assert "controller: from-a-client" in stderr
+
+
+def test_no_controller_leaves_an_existing_account_to_the_backfill(tmp_path, monkeypatch):
+    """`--no-controller`: the stack and its spokes, nothing attached; `eks-audit backfill` onboards."""
+    with serving(
+        tmp_path, "--no-controller", "--regions", "us-east-1,eu-west-1", "--creating-seconds", "0.5"
+    ) as url:
+        clients = {
+            service: boto3.client(
+                service,
+                region_name="eu-west-1",
+                endpoint_url=url,
+                aws_access_key_id="a",
+                aws_secret_access_key="a",
+            )
+            for service in ("eks", "logs")
+        }
+        clients["eks"].create_cluster(
+            name="older", roleArn="arn:aws:iam::123456789012:role/e", resourcesVpcConfig={}
+        )
+        time.sleep(2)  # a controller would have put the filter by now
+        groups = clients["logs"].describe_log_groups(logGroupNamePrefix="/aws/eks/older/")["logGroups"]
+        assert groups == []
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.setenv(key, "a")
+        result = CliRunner().invoke(
+            cli, ["backfill", "--endpoint-url", url, "--regions", "eu-west-1", "--poll-interval", "1"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "eu-west-1/older: compliant" in result.stdout
+        found = clients["logs"].describe_subscription_filters(logGroupName="/aws/eks/older/cluster")
+        assert found["subscriptionFilters"][0]["destinationArn"].split(":")[3] == "eu-west-1"
+    assert "spoke deployed in eu-west-1" in (tmp_path / "stderr").read_text()
