@@ -47,9 +47,22 @@ class Aws:
         return enabled_regions(self.client("ec2", self.session.region_name or "us-east-1"))
 
     def deployments(self, stack_name: str, regions: list[str], home_region: str | None = None):
-        """The eks-audit stacks covering `regions`: looked for in them, the home region named,
-        and the profile's region (a spoke region's stack lives in its home)."""
+        """The eks-audit stacks covering `regions`. A spoke region's stack lives in its home: looked
+        for first in the regions asked about, the home region named and the profile's region, then,
+        if a region is still not covered, in every enabled region (one DescribeStacks each)."""
         from .stack import find_deployments
 
-        candidates = [*regions, *(r for r in (home_region, self.session.region_name) if r)]
-        return find_deployments(lambda region: self.client("cloudformation", region), stack_name, candidates)
+        def look(where: list[str]):
+            return find_deployments(lambda region: self.client("cloudformation", region), stack_name, where)
+
+        searched = [*regions, *(r for r in (home_region, self.session.region_name) if r)]
+        found = look(searched)
+        if all(any(region in home.covered_regions for home in found.homes.values()) for region in regions):
+            return found
+        others = [
+            r
+            for r in enabled_regions(self.client("ec2", regions[0] if regions else "us-east-1"))
+            if r not in searched
+        ]
+        more = look(others)
+        return type(found)(stack_name, {**found.homes, **more.homes})
