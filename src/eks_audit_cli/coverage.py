@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from botocore.exceptions import ClientError
 
@@ -26,6 +26,7 @@ class Row:
     verdict: str
     reason: str
     created_at: str | None = None  # ISO 8601
+    delivery: dict | None = None  # delivery_health.Delivery, when the log group exists and was asked about
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -73,6 +74,17 @@ def cluster_row(api: ClusterApi, settings: Settings, cluster: str, region: str) 
     )
 
 
+def with_delivery(row: Row, delivery) -> Row:
+    """The row with its delivery; a compliant cluster whose audit log does not get through is silent."""
+    silent = row.verdict == str(Verdict.COMPLIANT) and delivery.state == "silent"
+    return replace(
+        row,
+        delivery=delivery.to_dict(),
+        verdict="silent" if silent else row.verdict,
+        reason=delivery.reason if silent else row.reason,
+    )
+
+
 COLUMNS = (
     "region",
     "cluster",
@@ -87,7 +99,17 @@ COLUMNS = (
 
 def render_table(rows: list[Row]) -> str:
     """A plain-text table (no colour codes, so it reads the same in a log file)."""
-    header = ["REGION", "CLUSTER", "STATUS", "AUDIT", "LOG GROUP", "OUR FILTER", "FOREIGN FILTERS", "VERDICT"]
+    header = [
+        "REGION",
+        "CLUSTER",
+        "STATUS",
+        "AUDIT",
+        "LOG GROUP",
+        "OUR FILTER",
+        "FOREIGN FILTERS",
+        "DELIVERY",
+        "VERDICT",
+    ]
     body = [
         [
             r.region,
@@ -97,6 +119,7 @@ def render_table(rows: list[Row]) -> str:
             r.log_group,
             r.our_filter,
             ", ".join(r.foreign_filters) or "-",
+            (r.delivery or {}).get("state", "-"),
             r.verdict,
         ]
         for r in rows

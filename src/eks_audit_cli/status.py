@@ -13,8 +13,9 @@ import click
 from eks_audit.concurrency import in_parallel
 from eks_audit.sweep import list_cluster_names
 
+from . import delivery_health
 from .aws_evaluator import pattern_refusal
-from .coverage import Row, cluster_row, render_table
+from .coverage import Row, cluster_row, render_table, with_delivery
 from .errors import is_fatal
 from .options import global_options, home_region_option
 from .session import Aws
@@ -30,9 +31,12 @@ class RegionStatus:
     rows: list[Row] = field(default_factory=list)
     stack: str | None = None
     problem: str | None = None
+    pipeline: dict | None = None
 
 
-def region_status(aws: Aws, region: str, deployments: Deployments, names: tuple[str, ...]) -> RegionStatus:
+def region_status(
+    aws: Aws, region: str, deployments: Deployments, names: tuple[str, ...], window_s: float = 0
+) -> RegionStatus:
     result = RegionStatus(region)
     try:
         clusters = list(names) or list(list_cluster_names(aws.client("eks", region)))
@@ -53,6 +57,8 @@ def region_status(aws: Aws, region: str, deployments: Deployments, names: tuple[
     result.rows = in_parallel(
         lambda name: cluster_row(api, settings, name, region), sorted(clusters), workers=4
     )
+    if result.stack and window_s:
+        add_delivery(aws.client("cloudwatch", region), result, settings, int(window_s))
     if result.stack and (refusal := pattern_refusal(aws.client("logs", region), settings.filter_pattern)):
         # AWS's engine is the judge: the controller's PutSubscriptionFilter gets the same answer
         result.problem = f"CloudWatch Logs refuses the stack's FilterPattern: {refusal}"
@@ -63,6 +69,20 @@ def region_status(aws: Aws, region: str, deployments: Deployments, names: tuple[
             for row in result.rows
         ]
     return result
+
+
+def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int) -> None:
+    """Delivery per cluster whose log group exists (CloudWatch metrics, one batched call), and the
+    region's stream health."""
+    asked = [row.cluster for row in result.rows if row.log_group == "present"]
+    deliveries = delivery_health.fetch(cloudwatch, asked, settings.filter_name, window_s)
+    result.rows = [
+        with_delivery(row, deliveries[row.cluster]) if row.cluster in deliveries else row
+        for row in result.rows
+    ]
+    result.pipeline = delivery_health.pipeline(cloudwatch, settings.firehose_arn.rsplit("/", 1)[1], window_s)
+    if result.pipeline["problem"]:
+        result.problem = f"delivery stream: {result.pipeline['problem']}"
 
 
 def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
@@ -85,6 +105,12 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
 @click.option("--cluster", "clusters", multiple=True, help="Only these clusters (repeatable).")
 @home_region_option
 @click.option(
+    "--window",
+    default="1h",
+    show_default=True,
+    help="How far back delivery is judged (CloudWatch metrics: 30m, 1h, 1d; 0 to skip).",
+)
+@click.option(
     "--pending-grace",
     type=float,
     default=1800,
@@ -93,12 +119,18 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
 )
 @global_options
 @click.pass_obj
-def command(globals_, stack_name, clusters, home_region, pending_grace) -> None:
-    """Coverage per cluster and region. Exit 0 only when every in-scope cluster is compliant."""
+def command(globals_, stack_name, clusters, home_region, window, pending_grace) -> None:
+    """Coverage per cluster and region, and delivery: whether each cluster's audit log reaches the
+    stream (CloudWatch metrics over --window). Exit 0 only when every in-scope cluster is compliant
+    (a cluster configured right whose log does not get through is `silent`)."""
     aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
     regions = aws.regions()
     deployments = aws.deployments(stack_name, regions, home_region)
-    results = in_parallel(lambda region: region_status(aws, region, deployments, clusters), regions)
+    try:
+        window_s = delivery_health.parse_duration(window)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--window") from None
+    results = in_parallel(lambda region: region_status(aws, region, deployments, clusters, window_s), regions)
     now = datetime.now(UTC)
     rows = [row for result in results for row in result.rows]
     attention = [row for row in rows if needs_attention(row, pending_grace, now)]
@@ -116,6 +148,7 @@ def command(globals_, stack_name, clusters, home_region, pending_grace) -> None:
                             "region": r.region,
                             "stack": r.stack,
                             "problem": r.problem,
+                            "pipeline": r.pipeline,
                             "clusters": [row.to_dict() for row in r.rows],
                         }
                         for r in results

@@ -4,6 +4,12 @@ and writes one object per record).
 After `install()`:
 - a subscription filter's pattern is applied with eks-audit's own evaluator before delivery
   (SubscriptionFilters.html: "only log events that match the pattern are sent");
+- CloudWatch's metrics of it are published (CloudWatch-Logs-Monitoring-CloudWatch-Metrics.html):
+  `AWS/Logs` IncomingLogEvents {LogGroupName}, ForwardedLogEvents / DeliveryErrors {LogGroupName,
+  DestinationType, FilterName}, and on each object `AWS/Firehose` DeliveryToS3.Success and
+  DeliveryToS3.DataFreshness {DeliveryStreamName};
+- a stream can be broken on demand (`break_stream`): its subscription deliveries fail and count as
+  DeliveryErrors, as when a stream's role or bucket refuses it;
 - Firehose buffers records and writes one object per flush: the records' gzip members
   concatenated, under `<prefix>YYYY/MM/dd/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>`,
   which is what real Firehose with compression UNCOMPRESSED writes.
@@ -14,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -33,7 +40,32 @@ class Buffering:
 
 
 BUFFERING = Buffering()
+BROKEN: set[str] = set()  # stream ARNs whose deliveries fail
 _installed = False
+
+
+def break_stream(stream_arn: str, broken: bool = True) -> None:
+    (BROKEN.add if broken else BROKEN.discard)(stream_arn)
+
+
+def publish(
+    account: str, region: str, namespace: str, name: str, dimensions: dict[str, str], value: float
+) -> None:
+    """A data point, as the service would publish it (into moto's CloudWatch, in-process)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    cloudwatch_backends[account][region].put_metric_data(
+        namespace,
+        [
+            {
+                "MetricName": name,
+                "Dimensions": [{"Name": key, "Value": val} for key, val in dimensions.items()],
+                "Values": [float(value)],
+                "Unit": "Count" if namespace == "AWS/Logs" else "None",
+                "Timestamp": datetime.now(UTC).replace(tzinfo=None),  # moto compares naive UTC
+            }
+        ],
+    )
 
 
 @lru_cache(maxsize=256)
@@ -56,16 +88,40 @@ def install(buffer_seconds: float | None = None) -> Buffering:
     from moto.logs.models import LogStream
 
     original_send = LogStream._send_log_events
+    original_put = LogStream.put_log_events
+
+    def put_log_events(self, log_events):
+        group = self.log_group
+        publish(
+            group.account_id,
+            group.region,
+            "AWS/Logs",
+            "IncomingLogEvents",
+            {"LogGroupName": group.name},
+            len(log_events),
+        )
+        return original_put(self, log_events)
 
     def send_log_events(self, service, destination_arn, filter_name, log_events):
-        subscription = self.log_group.subscription_filters.get(filter_name)
+        group = self.log_group
+        subscription = group.subscription_filters.get(filter_name)
         pattern = _compiled(subscription.filter_pattern if subscription else "")
         kept = log_events if pattern is None else [e for e in log_events if pattern.matches(e["message"])]
         with BUFFERING.lock:
             BUFFERING.stats["events_kept"] += len(kept)
             BUFFERING.stats["events_dropped"] += len(log_events) - len(kept)
-        if kept:
-            original_send(self, service, destination_arn, filter_name, kept)
+        if not kept:
+            return
+        dimensions = {
+            "LogGroupName": group.name,
+            "DestinationType": service.capitalize(),
+            "FilterName": filter_name,
+        }
+        if destination_arn in BROKEN:
+            publish(group.account_id, group.region, "AWS/Logs", "DeliveryErrors", dimensions, len(kept))
+            return
+        publish(group.account_id, group.region, "AWS/Logs", "ForwardedLogEvents", dimensions, len(kept))
+        original_send(self, service, destination_arn, filter_name, kept)
 
     def firehose_send_log_event(
         self, delivery_stream_arn, filter_name, log_group_name, log_stream_name, log_events
@@ -83,6 +139,7 @@ def install(buffer_seconds: float | None = None) -> Buffering:
         buffer_record(delivery_stream_arn, member)
 
     LogStream._send_log_events = send_log_events
+    LogStream.put_log_events = put_log_events
     FirehoseBackend.send_log_event = firehose_send_log_event
     return BUFFERING
 
@@ -111,6 +168,7 @@ def flush(stream_arn: str | None = None, *, only_due: bool = False) -> int:
             if (stream_arn is None or arn == stream_arn)
             and (not only_due or now - started >= BUFFERING.seconds)
         }
+        due_since = {arn: BUFFERING.pending[arn][0] for arn in due}
         for arn in due:
             del BUFFERING.pending[arn]
     written = 0
@@ -126,6 +184,11 @@ def flush(stream_arn: str | None = None, *, only_due: bool = False) -> int:
             stream.version_id,
             stream.destinations[0]["S3"],  # moto keeps the S3 view of an ExtendedS3 destination here
             [{"Data": record} for record in records],
+        )
+        dimensions = {"DeliveryStreamName": stream.delivery_stream_name}
+        publish(account, region, "AWS/Firehose", "DeliveryToS3.Success", dimensions, 1.0)
+        publish(
+            account, region, "AWS/Firehose", "DeliveryToS3.DataFreshness", dimensions, now - due_since[arn]
         )
         written += 1
     with BUFFERING.lock:

@@ -172,6 +172,7 @@ class LocalCloud:
             urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10
         )
         delivery.BUFFERING.pending.clear()
+        delivery.BROKEN.clear()
 
     def _set_environment(self) -> None:
         """The controller runs in this process and reaches the local cloud like any client."""
@@ -267,6 +268,10 @@ class LocalCloud:
                 delivery.flush(only_due=True)
 
     # -- helpers for scenarios and tests --------------------------------------------------------
+
+    def break_delivery(self, stream_arn: str, broken: bool = True) -> None:
+        """Make a stream's deliveries fail (as a refusing role or bucket would), or work again."""
+        delivery.break_stream(stream_arn, broken)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.2) -> bool:
         deadline = time.monotonic() + timeout
