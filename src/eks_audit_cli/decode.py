@@ -22,7 +22,7 @@ def _write_events(source, name: str, out, with_metadata: bool, problems: list[st
         problems.append(f"{name}: {problem}")
 
     for event in iter_log_events(source, report):
-        line = _render(event, with_metadata)
+        line = render_event(event, with_metadata)
         if line is None:
             problems.append(
                 f"{name}: event {event.id or '?'} in {event.log_stream}: message is not JSON "
@@ -34,7 +34,9 @@ def _write_events(source, name: str, out, with_metadata: bool, problems: list[st
     return written
 
 
-def _render(event: LogEvent, with_metadata: bool) -> bytes | None:
+def render_event(event: LogEvent, with_metadata: bool) -> bytes | None:
+    """One audit event as a JSON line (with its log group, stream, time and id if asked); None when
+    the message is not JSON (CloudWatch truncates events over its size limit)."""
     try:
         parsed = orjson.loads(event.message)
     except orjson.JSONDecodeError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import backfill, decode, explain, filter_test, local, status
+from . import backfill, decode, explain, filter_test, local, status, tail
 from .errors import AwsCliGroup
 from .options import Globals, global_options
 
@@ -25,4 +25,5 @@ cli.add_command(backfill.command)
 cli.add_command(filter_test.command)
 cli.add_command(decode.command)
 cli.add_command(explain.command)
+cli.add_command(tail.command)
 cli.add_command(local.group)

@@ -57,6 +57,15 @@ class DeployedStack:
             spoke_name_prefix=self.outputs.get("SpokeNamePrefix"),
         )
 
+    def delivery_location(self, region: str) -> tuple[str, str]:
+        """(bucket, key prefix) of what is delivered in `region`, one of the covered regions: the
+        home bucket here, a spoke's bucket `<prefix>-<account>-<region>` there (spoke.yaml)."""
+        account = self.outputs["FirehoseArn"].split(":")[4]
+        prefix = f"eks_audit_logs/{account}/{region}/"
+        if region == self.region:
+            return self.outputs["BucketName"], prefix
+        return f"{self.outputs['SpokeNamePrefix']}-{account}-{region}", prefix
+
     @property
     def covered_regions(self) -> tuple[str, ...]:
         """This stack's region and its spokes' (a stack of before multi-region covers its own)."""
