@@ -290,20 +290,35 @@ def _queue_policy(stack: Stack, name: str, p: dict[str, Any]) -> None:
 
 
 def _alarm(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    if "Metrics" in p:
+        metric: dict[str, Any] = {
+            "Metrics": [{**m, "Period": int(m["Period"])} if "Period" in m else m for m in p["Metrics"]]
+        }
+    else:
+        metric = {
+            "Namespace": p["Namespace"],
+            "MetricName": p["MetricName"],
+            "Dimensions": p["Dimensions"],
+            "Statistic": p["Statistic"],
+            "Period": int(p["Period"]),
+        }
     stack.clients("cloudwatch").put_metric_alarm(
         AlarmName=f"{stack.context.ref('AWS::StackName')}-{name}",
         AlarmDescription=p.get("AlarmDescription", ""),
-        Namespace=p["Namespace"],
-        MetricName=p["MetricName"],
-        Dimensions=p["Dimensions"],
-        Statistic=p["Statistic"],
-        Period=int(p["Period"]),
         EvaluationPeriods=int(p["EvaluationPeriods"]),
         Threshold=float(p["Threshold"]),
         ComparisonOperator=p["ComparisonOperator"],
         TreatMissingData=p["TreatMissingData"],
         AlarmActions=p.get("AlarmActions", []),
+        **metric,
     )
+
+
+def _dashboard(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    stack.clients("cloudwatch").put_dashboard(
+        DashboardName=p["DashboardName"], DashboardBody=p["DashboardBody"]
+    )
+    stack.context.refs[name] = p["DashboardName"]
 
 
 def _rule(stack: Stack, name: str, p: dict[str, Any]) -> None:
@@ -360,6 +375,7 @@ _CREATORS: dict[str, Callable[[Stack, str, dict[str, Any]], None]] = {
     "AWS::SQS::Queue": _queue,
     "AWS::SQS::QueuePolicy": _queue_policy,
     "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::Events::Rule": _rule,
     "AWS::CloudFormation::StackSet": _stack_set,
     "AWS::Serverless::Function": _function,
