@@ -5,7 +5,8 @@ eu-west-1, a spoke); clusters are created (one opted out, one whose log group is
 products' filters, one that existed before the stack and is picked up by the backfill, one in the
 second region), the one controller onboards them as CloudTrail events arrive, audit lines flow
 through CloudWatch Logs -> Firehose -> S3 -> SNS -> the consumer's queue from both regions, a drift
-is repaired, and a coverage table and a delivery summary close. Exit status 0 only when every
+is repaired, `eks-audit tail` prints what the consumer receives, a broken stream turns a cluster
+`silent`, and a coverage table (with delivery) and a delivery summary close. Exit status 0 only when every
 expectation holds.
 """
 
@@ -18,10 +19,14 @@ import time
 from collections.abc import Callable
 from urllib.parse import unquote_plus
 
+from click.testing import CliRunner
+
 from eks_audit.aws import ClusterApi
 from eks_audit.delivery import iter_log_events
 from eks_audit.settings import Settings
-from eks_audit_cli.coverage import cluster_row, render_table
+from eks_audit_cli import delivery_health
+from eks_audit_cli.coverage import cluster_row, render_table, with_delivery
+from eks_audit_cli.main import cli
 from eks_audit_local.audit_lines import generate
 from eks_audit_local.server import LocalCloud, Timings
 
@@ -273,7 +278,44 @@ def scenario(cloud: LocalCloud) -> int:
         ),
     )
 
-    say("coverage (eks-audit status):")
+    say("eks-audit tail --cluster payments: what the consumer receives, one audit event per line")
+    tailed = CliRunner().invoke(
+        cli,
+        [
+            "tail",
+            "--endpoint-url",
+            cloud.endpoint,
+            "--region",
+            cloud.region,
+            "--cluster",
+            "payments",
+            "--max-events",
+            "3",
+            "--since",
+            "10m",
+            "--interval",
+            "0.5",
+        ],
+    )
+    for line in tailed.stdout.splitlines():
+        print(f"          {line[:110]}{'...' if len(line) > 110 else ''}")
+    expect(
+        "tail printed delivered audit events", tailed.exit_code == 0 and len(tailed.stdout.splitlines()) == 3
+    )
+
+    say("delivery breaks: the stream's writes to S3 fail (say, a KMS key policy refuses its role)")
+    cloud.break_delivery(out["FirehoseArn"])
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[
+            {"timestamp": int(time.time() * 1000) + i, "message": line.text}
+            for i, line in enumerate(lines[:50])
+        ],
+    )
+    cloud.break_delivery(out["FirehoseArn"], broken=False)
+
+    say("coverage (eks-audit status, with delivery over the last hour):")
     settings = Settings(
         firehose_arn=out["FirehoseArn"],
         logs_role_arn=out["LogsRoleArn"],
@@ -283,16 +325,24 @@ def scenario(cloud: LocalCloud) -> int:
     rows = []
     for region in cloud.regions:
         api = ClusterApi(cloud.client("eks", region), cloud.client("logs", region))
-        for name in sorted(cloud.client("eks", region).list_clusters()["clusters"]):
-            rows.append(cluster_row(api, settings.for_region(region), name, region))
+        names = sorted(cloud.client("eks", region).list_clusters()["clusters"])
+        deliveries = delivery_health.fetch(
+            cloud.client("cloudwatch", region), names, settings.filter_name, 3600
+        )
+        for name in names:
+            row = cluster_row(api, settings.for_region(region), name, region)
+            rows.append(with_delivery(row, deliveries[name]) if row.log_group == "present" else row)
     print("\n".join("          " + line for line in render_table(rows).splitlines()))
     verdicts = {row.cluster: row.verdict for row in rows}
+    silent = next(row for row in rows if row.cluster == "payments")
+    print(f"          payments: {silent.reason}")
     expect(
-        "verdicts: legacy/payments/berlin compliant, sandbox skipped, shared conflict",
+        "verdicts: legacy/berlin compliant, payments silent (its log stopped getting through), "
+        "sandbox skipped, shared conflict",
         verdicts
         == {
             "legacy": "compliant",
-            "payments": "compliant",
+            "payments": "silent",
             "berlin": "compliant",
             "sandbox": "skipped",
             "shared": "conflict",
