@@ -165,8 +165,15 @@ def fetch(
     }
 
 
-def pipeline(cloudwatch: Any, stream_name: str, window_s: int, now: datetime | None = None) -> dict[str, Any]:
-    """The stream's own health: share of successful writes to S3, and the oldest record's age."""
+def pipeline(
+    cloudwatch: Any,
+    stream_name: str,
+    window_s: int,
+    now: datetime | None = None,
+    topic_name: str | None = None,
+) -> dict[str, Any]:
+    """The pipeline's own health: the stream's share of successful writes to S3 and its oldest
+    record's age, and the topic's notifications delivered and failed (`AWS/SNS` {TopicName})."""
     now = now or datetime.now(UTC)
     period = max(60, int(window_s) // 60 * 60)
     stream = {"DeliveryStreamName": stream_name}
@@ -188,17 +195,31 @@ def pipeline(cloudwatch: Any, stream_name: str, window_s: int, now: datetime | N
             },
         },
     ]
+    if topic_name:
+        for key, name in (
+            ("notified", "NumberOfNotificationsDelivered"),
+            ("not_notified", "NumberOfNotificationsFailed"),
+        ):
+            metric = _metric("AWS/SNS", name, {"TopicName": topic_name})
+            queries.append({"Id": key, "MetricStat": {"Metric": metric, "Period": period, "Stat": "Sum"}})
     found = _get(cloudwatch, queries, window_s, now)
     success, freshness = found.get("success"), found.get("freshness")
     health: dict[str, Any] = {
         "stream": stream_name,
         "s3_success": sum(success) / len(success) if success else None,
         "data_freshness_s": max(freshness) if freshness else None,
+        "topic": topic_name,
+        "notifications_delivered": int(sum(found["notified"])) if "notified" in found else None,
+        "notifications_failed": int(sum(found["not_notified"])) if "not_notified" in found else None,
     }
     problems = []
     if health["s3_success"] is not None and health["s3_success"] < 1:
         problems.append(f"the stream failed some writes to S3 (success {health['s3_success']:.0%})")
     if health["data_freshness_s"] is not None and health["data_freshness_s"] > FRESHNESS_LIMIT_S:
         problems.append(f"the stream is {int(health['data_freshness_s'])} s behind")
+    if health["notifications_failed"]:
+        problems.append(
+            f"{health['notifications_failed']} notifications of new objects failed to reach a subscriber"
+        )
     health["problem"] = "; ".join(problems) or None
     return health

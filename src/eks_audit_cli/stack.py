@@ -66,6 +66,13 @@ class DeployedStack:
             return self.outputs["BucketName"], prefix
         return f"{self.outputs['SpokeNamePrefix']}-{account}-{region}", prefix
 
+    def topic_name(self, region: str) -> str | None:
+        """The topic notified of new objects in `region` (the spokes' are named by the prefix)."""
+        if region == self.region:
+            arn = self.outputs.get("TopicArn")
+            return arn.rsplit(":", 1)[1] if arn else None
+        return f"{self.outputs['SpokeNamePrefix']}-audit"
+
     @property
     def covered_regions(self) -> tuple[str, ...]:
         """This stack's region and its spokes' (a stack of before multi-region covers its own)."""
@@ -79,6 +86,9 @@ class Deployments:
 
     stack_name: str
     homes: dict[str, DeployedStack]
+
+    def home_of(self, region: str) -> DeployedStack | None:
+        return next((home for home in self.homes.values() if region in home.covered_regions), None)
 
     def settings_for(self, region: str) -> Settings:
         for home in self.homes.values():

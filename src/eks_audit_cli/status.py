@@ -58,7 +58,9 @@ def region_status(
         lambda name: cluster_row(api, settings, name, region), sorted(clusters), workers=4
     )
     if result.stack and window_s:
-        add_delivery(aws.client("cloudwatch", region), result, settings, int(window_s))
+        home = deployments.home_of(region)
+        topic = home.topic_name(region) if home is not None else None
+        add_delivery(aws.client("cloudwatch", region), result, settings, int(window_s), topic)
     if result.stack and (refusal := pattern_refusal(aws.client("logs", region), settings.filter_pattern)):
         # AWS's engine is the judge: the controller's PutSubscriptionFilter gets the same answer
         result.problem = f"CloudWatch Logs refuses the stack's FilterPattern: {refusal}"
@@ -71,7 +73,7 @@ def region_status(
     return result
 
 
-def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int) -> None:
+def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int, topic: str | None = None) -> None:
     """Delivery per cluster whose log group exists (CloudWatch metrics, one batched call), and the
     region's stream health."""
     asked = [row.cluster for row in result.rows if row.log_group == "present"]
@@ -80,7 +82,8 @@ def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int) -> N
         with_delivery(row, deliveries[row.cluster]) if row.cluster in deliveries else row
         for row in result.rows
     ]
-    result.pipeline = delivery_health.pipeline(cloudwatch, settings.firehose_arn.rsplit("/", 1)[1], window_s)
+    stream = settings.firehose_arn.rsplit("/", 1)[1]
+    result.pipeline = delivery_health.pipeline(cloudwatch, stream, window_s, topic_name=topic)
     if result.pipeline["problem"]:
         result.problem = f"delivery stream: {result.pipeline['problem']}"
 

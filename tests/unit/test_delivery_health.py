@@ -31,3 +31,48 @@ def test_durations(text, seconds):
 def test_a_bad_duration_says_what_is_expected():
     with pytest.raises(ValueError, match="30m, 1h"):
         parse_duration("an hour")
+
+
+class _CloudWatch:
+    """Answers GetMetricData from a table of (namespace, metric name) -> values."""
+
+    def __init__(self, values: dict[tuple[str, str], list[float]]):
+        self.values = values
+
+    def get_metric_data(self, MetricDataQueries, StartTime, EndTime):
+        results = []
+        for query in MetricDataQueries:
+            metric = query["MetricStat"]["Metric"]
+            results.append(
+                {
+                    "Id": query["Id"],
+                    "Values": self.values.get((metric["Namespace"], metric["MetricName"]), []),
+                }
+            )
+        return {"MetricDataResults": results}
+
+
+def test_pipeline_names_failed_notifications_and_a_late_stream():
+    from eks_audit_cli.delivery_health import pipeline
+
+    health = pipeline(
+        _CloudWatch(
+            {
+                ("AWS/Firehose", "DeliveryToS3.Success"): [1.0, 0.5],
+                ("AWS/Firehose", "DeliveryToS3.DataFreshness"): [30.0, 1200.0],
+                ("AWS/SNS", "NumberOfNotificationsDelivered"): [4.0],
+                ("AWS/SNS", "NumberOfNotificationsFailed"): [2.0],
+            }
+        ),
+        "stream",
+        3600,
+        topic_name="topic",
+    )
+    assert (health["s3_success"], health["data_freshness_s"], health["notifications_failed"]) == (
+        0.75,
+        1200.0,
+        2,
+    )
+    assert "failed some writes" in health["problem"] and "1200 s behind" in health["problem"]
+    assert "2 notifications" in health["problem"]
+    assert pipeline(_CloudWatch({}), "stream", 3600)["problem"] is None  # no data: nothing wrong
