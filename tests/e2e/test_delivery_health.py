@@ -108,29 +108,17 @@ def test_the_pipeline_health_is_reported_per_region(cloud):
     assert region["pipeline"]["problem"] is None and region["pipeline"]["data_freshness_s"] is not None
 
 
+def tail(cloud, cluster, *options):
+    base = ["tail", "--endpoint-url", cloud.endpoint, "--region", cloud.region, "--cluster", cluster]
+    return CliRunner().invoke(cli, [*base, "--interval", "0.5", *options])
+
+
 def test_tail_prints_what_is_delivered_every_member_one_event_per_line(cloud):
     onboard(cloud, "tailed")
     lines = [DELETE.replace("/x", f"/{i}") for i in range(5)]
     for line in lines:  # five records: several gzip members in one object
         write(cloud, "tailed", line, GET)
-    result = CliRunner().invoke(
-        cli,
-        [
-            "tail",
-            "--endpoint-url",
-            cloud.endpoint,
-            "--region",
-            cloud.region,
-            "--cluster",
-            "tailed",
-            "--max-events",
-            "5",
-            "--interval",
-            "0.5",
-            "--since",
-            "5m",
-        ],
-    )
+    result = tail(cloud, "tailed", "--max-events", "5", "--since", "5m")
     assert result.exit_code == 0, result.output
     assert sorted(result.stdout.splitlines()) == sorted(
         json.dumps(json.loads(line), separators=(",", ":")) for line in lines
@@ -140,23 +128,6 @@ def test_tail_prints_what_is_delivered_every_member_one_event_per_line(cloud):
 def test_tail_with_metadata_names_the_log_group(cloud):
     onboard(cloud, "meta")
     write(cloud, "meta", DELETE)
-    result = CliRunner().invoke(
-        cli,
-        [
-            "tail",
-            "--endpoint-url",
-            cloud.endpoint,
-            "--region",
-            cloud.region,
-            "--cluster",
-            "meta",
-            "--max-events",
-            "1",
-            "--interval",
-            "0.5",
-            "--with-metadata",
-        ],
-    )
-    (line,) = result.stdout.splitlines()
+    (line,) = tail(cloud, "meta", "--max-events", "1", "--with-metadata").stdout.splitlines()
     assert json.loads(line)["logGroup"] == "/aws/eks/meta/cluster"
     assert json.loads(line)["event"]["verb"] == "delete"
