@@ -13,6 +13,8 @@ from eks_audit.aws import ClusterApi
 from eks_audit.clients import answer_final_errors_at_once, retry_config
 from eks_audit.regions import enabled_regions
 
+from .stack import Deployments, find_deployments
+
 
 @dataclass
 class Aws:
@@ -46,23 +48,21 @@ class Aws:
             return list(self.regions_wanted)
         return enabled_regions(self.client("ec2", self.session.region_name or "us-east-1"))
 
-    def deployments(self, stack_name: str, regions: list[str], home_region: str | None = None):
+    def deployments(self, stack_name: str, regions: list[str], home_region: str | None = None) -> Deployments:
         """The eks-audit stacks covering `regions`. A spoke region's stack lives in its home: looked
         for first in the regions asked about, the home region named and the profile's region, then,
         if a region is still not covered, in every enabled region (one DescribeStacks each)."""
-        from .stack import find_deployments
 
-        def look(where: list[str]):
+        def look(where: list[str]) -> Deployments:
             return find_deployments(lambda region: self.client("cloudformation", region), stack_name, where)
 
         searched = [*regions, *(r for r in (home_region, self.session.region_name) if r)]
         found = look(searched)
-        if all(any(region in home.covered_regions for home in found.homes.values()) for region in regions):
+        if all(found.home_of(region) is not None for region in regions):
             return found
         others = [
             r
             for r in enabled_regions(self.client("ec2", regions[0] if regions else "us-east-1"))
             if r not in searched
         ]
-        more = look(others)
-        return type(found)(stack_name, {**found.homes, **more.homes})
+        return Deployments(stack_name, {**found.homes, **look(others).homes})

@@ -91,12 +91,11 @@ class Deployments:
         return next((home for home in self.homes.values() if region in home.covered_regions), None)
 
     def settings_for(self, region: str) -> Settings:
-        for home in self.homes.values():
-            if region in home.covered_regions:
-                settings = home.settings().for_region(region)
-                if settings is not None:
-                    return settings
-        raise StackNotFound(self.stack_name, region, tuple(self.homes))
+        home = self.home_of(region)
+        settings = home.settings().for_region(region) if home is not None else None
+        if settings is None:
+            raise StackNotFound(self.stack_name, region, tuple(self.homes))
+        return settings
 
 
 def find_deployments(
