@@ -33,6 +33,9 @@ class RegionStatus:
     problem: str | None = None
     pipeline: dict | None = None
 
+    def add_problem(self, problem: str) -> None:
+        self.problem = f"{self.problem}; {problem}" if self.problem else problem
+
 
 def region_status(
     aws: Aws, region: str, deployments: Deployments, names: tuple[str, ...], window_s: float = 0
@@ -63,9 +66,10 @@ def region_status(
         add_delivery(aws.client("cloudwatch", region), result, settings, int(window_s), topic)
     if result.stack and (refusal := pattern_refusal(aws.client("logs", region), settings.filter_pattern)):
         # AWS's engine is the judge: the controller's PutSubscriptionFilter gets the same answer
-        result.problem = f"CloudWatch Logs refuses the stack's FilterPattern: {refusal}"
+        refused = f"CloudWatch Logs refuses the stack's FilterPattern: {refusal}"
+        result.add_problem(refused)
         result.rows = [
-            replace(row, reason=f"{row.reason}; the filter cannot be put: {result.problem}")
+            replace(row, reason=f"{row.reason}; the filter cannot be put: {refused}")
             if row.our_filter != "ok" and row.verdict == "drifted"
             else row
             for row in result.rows
@@ -85,7 +89,7 @@ def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int, topi
     stream = settings.firehose_arn.rsplit("/", 1)[1]
     result.pipeline = delivery_health.pipeline(cloudwatch, stream, window_s, topic_name=topic)
     if result.pipeline["problem"]:
-        result.problem = f"delivery stream: {result.pipeline['problem']}"
+        result.add_problem(f"delivery pipeline: {result.pipeline['problem']}")
 
 
 def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
