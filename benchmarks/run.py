@@ -24,10 +24,9 @@ from eks_audit.aws import ClusterApi
 from eks_audit.constants import STANDARD_FILTER_PATTERN
 from eks_audit.filter_pattern import compile_pattern
 from eks_audit.model import Verdict
-from eks_audit.ratelimit import RateLimiter
 from eks_audit.reconcile import reconcile
 from eks_audit.settings import Settings
-from eks_audit_cli.backfill import Work, reconcile_until_settled, run_backfill
+from eks_audit_cli.backfill import reconcile_until_settled
 from eks_audit_cli.filter_test import Breakdown, Tally, evaluate
 from eks_audit_local.audit_lines import generate
 from eks_audit_local.emulated import EmulatedAws
@@ -44,6 +43,7 @@ from timelines import (
     bench_burst,
     bench_pacing,
     bench_time_to_coverage,
+    paced_backfill,
     paced_bound,
     per_region_calls,
 )
@@ -81,17 +81,7 @@ def all_compliant(aws: EmulatedAws) -> bool:
 
 def bench_backfill() -> dict:
     ours = emulated_account()
-    limiters = {region: RateLimiter(QUOTAS) for region in REGIONS}
-    work = [Work(region, SETTINGS, sorted(ours.region(region).clusters)) for region in REGIONS]
-    start = time.perf_counter()
-    results = run_backfill(
-        work,
-        lambda r: ClusterApi(ours.eks(r), ours.logs(r), limiter=limiters[r]),
-        dry_run=False,
-        deadline=time.monotonic() + 600,
-        concurrency=8,
-    )
-    wall = time.perf_counter() - start
+    results, wall = paced_backfill(ours, SETTINGS)
     bound = quota_bound(ours)
     throttled = sum(ours.throttled.values())
     assert len(results) == len(REGIONS) * CLUSTERS_PER_REGION

@@ -73,10 +73,9 @@ class Disagreement:
     aws: bool  # matched by AWS's
 
 
-def disagreements(
-    sample: list[str], local: dict[str, bool], matched_by_aws: set[str]
-) -> Iterator[Disagreement]:
-    for message in sample:
+def disagreements(local: dict[str, bool], matched_by_aws: set[str]) -> Iterator[Disagreement]:
+    """Each sampled message (the keys of `local`, with our answer) that AWS's engine answered otherwise."""
+    for message, kept in local.items():
         by_aws = message in matched_by_aws
-        if local.get(message) is not by_aws:
-            yield Disagreement(message, bool(local.get(message)), by_aws)
+        if kept is not by_aws:
+            yield Disagreement(message, kept, by_aws)

@@ -232,7 +232,7 @@ def _check(globals_, compiled: CompiledPattern, sample: Sample) -> dict:
             "refused_by_aws": str(exc),
             "disagreements": [{"message": "(the pattern itself)", "local": True, "aws": False}],
         }
-    found = [asdict(d) for d in disagreements(list(local), local, matched)]
+    found = [asdict(d) for d in disagreements(local, matched)]
     return {"region": region, "sampled": len(local), "refused_by_aws": None, "disagreements": found}
 
 

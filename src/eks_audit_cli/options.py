@@ -91,6 +91,6 @@ def global_options(command: Callable) -> Callable:
 home_region_option = click.option(
     "--home-region",
     envvar="EKS_AUDIT_HOME_REGION",
-    help="The region of the eks-audit stack, when it is not among the regions looked at (its spokes' "
-    "regions are covered by it). Default: found among them and the profile's region.",
+    help="The region of the eks-audit stack (its spokes' regions are covered by it). Default: looked for "
+    "in the regions asked about and the profile's region, then in every enabled region.",
 )

@@ -73,7 +73,7 @@ def _compiled(pattern: str) -> CompiledPattern | None:
     try:
         return compile_pattern(pattern)
     except PatternError:
-        return None  # unsupported here (space-delimited): deliver everything, as moto would
+        return None  # put before the overlay checked patterns: deliver everything, as moto would
 
 
 def install(buffer_seconds: float | None = None) -> Buffering:

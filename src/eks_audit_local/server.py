@@ -217,9 +217,7 @@ class LocalCloud:
 
     def _attach_controller(self) -> None:
         assert self.stack is not None
-        role = (
-            f"arn:aws:iam::{ACCOUNT}:role/{self.stack.context.ref('AWS::StackName')}-ReconcilerFunctionRole"
-        )
+        role = self.stack.context.attributes[("ReconcilerFunctionRole", "Arn")]  # SAM's <Name>Role
         self.gateway.roles[CONTROLLER_ACCESS_KEY] = role
         self._apply_environment(
             {

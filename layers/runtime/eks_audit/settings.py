@@ -43,8 +43,6 @@ class Settings:
     # the other regions the deployment covers (its spokes) and the prefix of their resources' names
     spoke_regions: tuple[str, ...] = ()
     spoke_name_prefix: str | None = None
-    # the reconciler's own role: CloudTrail events of its calls are echoes, dropped at intake
-    controller_role_arn: str | None = None
 
     @property
     def home_region(self) -> str:
@@ -158,7 +156,6 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "RECONCILE_QUEUE_URL": ("reconcile_queue_url", _text, "the URL of the reconcile queue"),
     "SPOKE_REGIONS": ("spoke_regions", _regions, "comma-separated region names (empty: none)"),
     "SPOKE_NAME_PREFIX": ("spoke_name_prefix", _text, "the name prefix of the spokes' resources"),
-    "CONTROLLER_ROLE_ARN": ("controller_role_arn", _arn, "the ARN of the reconciler's role"),
 }
 _REQUIRED = ("FIREHOSE_ARN", "LOGS_ROLE_ARN")
 # an empty value means something for these (ship everything, exclude nothing, no retention)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .common import NUMBER_RE, CompiledPattern, Cursor, read_quoted, string_matcher
-from .regex import RegexCounter, compile_regex
+from .regex import RegexCounter, read_regex_value
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_$-]+")
 _OPERATORS = ("!=", "<=", ">=", "=", "<", ">")
@@ -171,14 +171,7 @@ class _Parser(Cursor):
         if value_at >= len(text):
             raise self.error("expected a value")
         if text[value_at] == "%":
-            close = text.find("%", value_at + 1)
-            if close < 0:
-                raise self.error("unterminated regular expression")
-            self.regexes.add(value_at)
-            search = compile_regex(text[value_at + 1 : close], text, value_at + 1).search
-            self.pos = close + 1
-            if operator not in ("=", "!="):
-                raise self.error("a regular expression compares with = or != only", operator_at)
+            search = read_regex_value(self, self.regexes, operator, operator_at).search
             equal = operator == "="
             return lambda value: (search(value) is not None) is equal
         if text[value_at] == '"':

@@ -23,7 +23,7 @@ from .common import (
     scalar_text,
     string_matcher,
 )
-from .regex import RegexCounter, compile_regex
+from .regex import RegexCounter, read_regex_value
 
 try:  # orjson is several times faster; the standard library is the fallback
     from orjson import JSONDecodeError as _JSONError
@@ -277,14 +277,7 @@ class _JsonParser(Cursor):
             literal, self.pos = read_quoted(self.text, self.pos)
             number = None
         elif char == "%":
-            close = self.text.find("%", self.pos + 1)
-            if close < 0:
-                raise self.error("unterminated regular expression")
-            self.regexes.add(self.pos)
-            regex = compile_regex(self.text[self.pos + 1 : close], self.text, self.pos + 1)
-            self.pos = close + 1
-            if operator not in ("=", "!="):
-                raise self.error("a regular expression compares with = or != only", operator_at)
+            regex = read_regex_value(self, self.regexes, operator, operator_at)
             return _regex_test(regex, operator == "=")
         else:
             stop = self.pos

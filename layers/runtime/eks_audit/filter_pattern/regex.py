@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import string
 
-from .common import CompiledPattern, PatternError
+from .common import CompiledPattern, Cursor, PatternError
 
 ALLOWED = frozenset(string.ascii_letters + string.digits + ":_#=@/;,-" + "^$?[]{}|\\*+." + " ")
 MAX_PER_PATTERN = 2
@@ -66,3 +66,20 @@ class RegexCounter:
                 self.pattern,
                 position,
             )
+
+
+def read_regex_value(
+    cursor: Cursor, regexes: RegexCounter, operator: str, operator_at: int
+) -> re.Pattern[str]:
+    """A `%...%` value at the cursor, compared with `operator` (= or != only), counted against the
+    pattern's limit; the cursor ends past the closing `%`."""
+    text, start = cursor.text, cursor.pos
+    close = text.find("%", start + 1)
+    if close < 0:
+        raise cursor.error("unterminated regular expression")
+    regexes.add(start)
+    regex = compile_regex(text[start + 1 : close], text, start + 1)
+    cursor.pos = close + 1
+    if operator not in ("=", "!="):
+        raise cursor.error("a regular expression compares with = or != only", operator_at)
+    return regex
