@@ -31,6 +31,7 @@ class Stack:
     function_environment: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     spokes: dict[str, Stack] = field(default_factory=dict)  # region -> a StackSet's instance
+    retained: list[str] = field(default_factory=list)  # what a deletion left behind (DeletionPolicy)
 
     def clients(self, service: str) -> Any:
         return self.region_clients(service, self.context.region)
@@ -124,14 +125,63 @@ def deploy(
             raise ValueError(f"{name}: the local cloud cannot create {spec['Type']}")
         creator(stack, name, properties)
         stack.created.append(name)
-    if "Globals" in template:
-        stack.function_environment = {
-            key: str(value)
-            for key, value in context.resolve(
-                template["Globals"]["Function"]["Environment"]["Variables"]
-            ).items()
-        }
+    stack.function_environment = function_environment(context)
     return stack
+
+
+def function_environment(context: Context) -> dict[str, str]:
+    """The functions' environment (the template's Globals) as it resolves now."""
+    if "Globals" not in context.template:
+        return {}
+    variables = context.template["Globals"]["Function"]["Environment"]["Variables"]
+    return {key: str(value) for key, value in context.resolve(variables).items()}
+
+
+def delete(stack: Stack) -> list[str]:
+    """Delete a stack's resources in reverse creation order, as CloudFormation does, except those
+    whose DeletionPolicy is Retain (AWS-attributes-deletionpolicy.html): they stay, named in
+    `stack.retained`, which is returned."""
+    resources = stack.context.template["Resources"]
+    for name in reversed(stack.created):
+        spec = resources[name]
+        if spec.get("DeletionPolicy") == "Retain":
+            stack.retained.append(name)
+            continue
+        deleter = _DELETERS.get(spec["Type"])
+        if deleter is None:
+            raise ValueError(f"{name}: the local cloud cannot delete {spec['Type']}")
+        deleter(stack, name)
+    stack.created = []
+    return stack.retained
+
+
+def _delete_rule(stack: Stack, name: str) -> None:
+    events, rule = stack.clients("events"), stack.context.refs[name]
+    targets = events.list_targets_by_rule(Rule=rule)["Targets"]
+    if targets:
+        events.remove_targets(Rule=rule, Ids=[t["Id"] for t in targets])
+    events.delete_rule(Name=rule)
+
+
+def _delete_role(stack: Stack, name: str) -> None:
+    iam, role = stack.clients("iam"), stack.context.refs[name]
+    for policy in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=role, PolicyName=policy)
+    iam.delete_role(RoleName=role)
+
+
+_DELETERS: dict[str, Callable[[Stack, str], None]] = {
+    "AWS::Events::Rule": _delete_rule,
+    "AWS::IAM::Role": _delete_role,
+    "AWS::KinesisFirehose::DeliveryStream": lambda stack, name: stack.clients("firehose").delete_delivery_stream(
+        DeliveryStreamName=stack.context.refs[name]
+    ),
+    "AWS::SNS::Topic": lambda stack, name: stack.clients("sns").delete_topic(TopicArn=stack.context.refs[name]),
+    "AWS::SNS::TopicPolicy": lambda stack, name: None,  # goes with its topic
+    "AWS::SNS::Subscription": lambda stack, name: stack.clients("sns").unsubscribe(
+        SubscriptionArn=stack.context.refs[name]
+    ),
+}
 
 
 # -- creators: CloudFormation properties -> API calls ---------------------------------------------

@@ -20,7 +20,7 @@ from botocore.config import Config
 
 from . import delivery, eks_lifecycle, events_overlay, logs_overlay
 from .controller import Controller
-from .deploy import Stack, deploy
+from .deploy import Stack, delete, deploy, function_environment
 from .gateway import Faults, Gateway
 
 # the stack record below uses a resource moto's CloudFormation only notes as unsupported
@@ -206,14 +206,34 @@ class LocalCloud:
         self.stack = deploy(self.client, parameters, region=self.region, account=ACCOUNT)
         self._register_stack()
 
-    def _register_stack(self) -> None:
+    def _register_stack(self, update: bool = False) -> None:
         assert self.stack is not None
         register_stack(
             self.client("cloudformation"),
             self.stack.context.ref("AWS::StackName"),
             self.stack.outputs(),
             self.stack.context.parameters,
+            update=update,
         )
+
+    def remove_spoke_region(self, region: str) -> list[str]:
+        """Take a region out of SpokeRegions, as a `sam deploy` with the shorter list does: the
+        StackSet deletes that region's stack instance, whose stack deletes its resources except the
+        retained ones (the bucket and its policy: audit data outlives the stack), and the controller
+        no longer covers the region. Returns the logical IDs of what was retained."""
+        assert self.stack is not None
+        spoke = self.stack.spokes.pop(region)
+        retained = delete(spoke)
+        self.spoke_regions = tuple(r for r in self.spoke_regions if r != region)
+        self.stack.context.parameters["SpokeRegions"] = ",".join(self.spoke_regions)
+        self.stack.function_environment = function_environment(self.stack.context)
+        self._register_stack(update=True)
+        if self.controller is not None:
+            from eks_audit import clients
+
+            self._apply_environment({"SPOKE_REGIONS": self.stack.function_environment["SPOKE_REGIONS"]})
+            clients.reset()  # settings are read per invocation from the environment
+        return retained
 
     def _attach_controller(self) -> None:
         assert self.stack is not None
@@ -282,7 +302,12 @@ class LocalCloud:
 
 
 def register_stack(
-    cloudformation: Any, name: str, outputs: dict[str, str], parameters: dict[str, str]
+    cloudformation: Any,
+    name: str,
+    outputs: dict[str, str],
+    parameters: dict[str, str],
+    *,
+    update: bool = False,
 ) -> None:
     """A CloudFormation stack record carrying a deployment's outputs and parameters, so that the CLI
     discovers a local stack exactly as it discovers a real one (DescribeStacks)."""
@@ -292,7 +317,7 @@ def register_stack(
         "Resources": {"Deployed": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
     }
-    cloudformation.create_stack(
+    (cloudformation.update_stack if update else cloudformation.create_stack)(
         StackName=name,
         TemplateBody=json.dumps(record),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
