@@ -173,10 +173,12 @@ def _delete_role(stack: Stack, name: str) -> None:
 _DELETERS: dict[str, Callable[[Stack, str], None]] = {
     "AWS::Events::Rule": _delete_rule,
     "AWS::IAM::Role": _delete_role,
-    "AWS::KinesisFirehose::DeliveryStream": lambda stack, name: stack.clients("firehose").delete_delivery_stream(
-        DeliveryStreamName=stack.context.refs[name]
+    "AWS::KinesisFirehose::DeliveryStream": lambda stack, name: stack.clients(
+        "firehose"
+    ).delete_delivery_stream(DeliveryStreamName=stack.context.refs[name]),
+    "AWS::SNS::Topic": lambda stack, name: stack.clients("sns").delete_topic(
+        TopicArn=stack.context.refs[name]
     ),
-    "AWS::SNS::Topic": lambda stack, name: stack.clients("sns").delete_topic(TopicArn=stack.context.refs[name]),
     "AWS::SNS::TopicPolicy": lambda stack, name: None,  # goes with its topic
     "AWS::SNS::Subscription": lambda stack, name: stack.clients("sns").unsubscribe(
         SubscriptionArn=stack.context.refs[name]
@@ -405,9 +407,33 @@ def _stack_set(stack: Stack, name: str, p: dict[str, Any]) -> None:
     context.refs[name] = p["StackSetName"]
 
 
+def _enabled_regions(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    """Custom::EnabledRegions: what its function answers, from the same library call
+    (eks_audit.regions) against the local cloud's DescribeRegions."""
+    from eks_audit.regions import resolve_coverage
+
+    coverage = resolve_coverage(stack.clients("ec2"), stack.context.region, p["SpokeRegions"])
+    if not coverage.spokes:
+        raise ValueError(f"{name}: no region but {stack.context.region} to cover")
+    for attribute, value in coverage.attributes().items():
+        stack.context.attributes[(name, attribute)] = value
+    stack.context.refs[name] = "eks-audit-enabled-regions"
+
+
+def update(stack: Stack, name: str) -> None:
+    """Run a resource's creator again with its properties as they resolve now (an update that
+    CloudFormation would make in place)."""
+    spec = stack.context.template["Resources"][name]
+    _CREATORS[spec["Type"]](stack, name, stack.context.resolve(spec.get("Properties", {})))
+
+
 def _function(stack: Stack, name: str, p: dict[str, Any]) -> None:
     """Run in-process by the local cloud's controller: nothing to create."""
-    stack.context.refs[name] = f"{stack.context.ref('AWS::StackName')}-{name}"
+    function_name = stack.context.refs[name] = f"{stack.context.ref('AWS::StackName')}-{name}"
+    context = stack.context
+    context.attributes[(name, "Arn")] = (
+        f"arn:aws:lambda:{context.region}:{context.account}:function:{function_name}"
+    )
 
 
 def _layer(stack: Stack, name: str, p: dict[str, Any]) -> None:
@@ -429,5 +455,6 @@ _CREATORS: dict[str, Callable[[Stack, str, dict[str, Any]], None]] = {
     "AWS::Events::Rule": _rule,
     "AWS::CloudFormation::StackSet": _stack_set,
     "AWS::Serverless::Function": _function,
+    "Custom::EnabledRegions": _enabled_regions,
     "AWS::Serverless::LayerVersion": _layer,
 }

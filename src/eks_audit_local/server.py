@@ -18,9 +18,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from . import delivery, eks_lifecycle, events_overlay, logs_overlay
+from . import delivery, eks_lifecycle, events_overlay, logs_overlay, regions_overlay, sns_overlay
 from .controller import Controller
-from .deploy import Stack, delete, deploy, function_environment
+from .deploy import Stack, delete, deploy, function_environment, update
 from .gateway import Faults, Gateway
 
 # the stack record below uses a resource moto's CloudFormation only notes as unsupported
@@ -102,6 +102,8 @@ class LocalCloud:
         delivery.install(buffer_seconds=self.timings.firehose_buffer)
         logs_overlay.install()
         events_overlay.install()
+        regions_overlay.install(opted_in=self.regions)
+        sns_overlay.install()
         app = self.gateway = Gateway(DomainDispatcherApplication(create_backend_app), self.faults, self._emit)
         self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port
@@ -173,6 +175,7 @@ class LocalCloud:
         )
         delivery.BUFFERING.pending.clear()
         delivery.BROKEN.clear()
+        sns_overlay.DROPPED.clear()
 
     def _set_environment(self) -> None:
         """The controller runs in this process and reaches the local cloud like any client."""
@@ -195,6 +198,21 @@ class LocalCloud:
         consumer_arn = sqs.get_queue_attributes(
             QueueUrl=self.consumer_queue_url, AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
+        # as the README asks of a consumer's queue: admit the topics of every covered region
+        principals = ["sns.amazonaws.com"] + [
+            f"sns.{r}.amazonaws.com" for r in self.regions if regions_overlay.opt_in_status(r) == "opted-in"
+        ]
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"Service": principals},
+            "Action": "sqs:SendMessage",
+            "Resource": consumer_arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:sns:*:{ACCOUNT}:*"}},
+        }
+        sqs.set_queue_attributes(
+            QueueUrl=self.consumer_queue_url,
+            Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})},
+        )
         parameters = {
             "ConsumerPrincipal": CONSUMER_ACCOUNT,
             "ExternalId": EXTERNAL_ID,
@@ -226,6 +244,7 @@ class LocalCloud:
         retained = delete(spoke)
         self.spoke_regions = tuple(r for r in self.spoke_regions if r != region)
         self.stack.context.parameters["SpokeRegions"] = ",".join(self.spoke_regions)
+        update(self.stack, "EnabledRegions")  # its SpokeRegions property changed
         self.stack.function_environment = function_environment(self.stack.context)
         self._register_stack(update=True)
         if self.controller is not None:

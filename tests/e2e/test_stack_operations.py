@@ -1,15 +1,19 @@
-"""Stack operations on a three-region local cloud: taking a region out of SpokeRegions deletes that
-region's stack instance but never its audit data; the controller stops covering the region."""
+"""Stack operations on a three-region local cloud whose spoke ap-east-1 is an opt-in region: its
+spoke deploys with the regional service principals and notifies the one queue; taking a region out
+of SpokeRegions deletes that region's stack instance but never its audit data, and the controller
+stops covering the region."""
 
+import json
 import time
 
 import pytest
 
 from eks_audit import clients
+from eks_audit_local import sns_overlay
 from eks_audit_local.audit_lines import generate
 from eks_audit_local.server import LocalCloud, Timings
 
-HOME, KEPT, REMOVED = "us-east-1", "eu-west-1", "ap-southeast-2"
+HOME, KEPT, REMOVED = "us-east-1", "ap-east-1", "ap-southeast-2"  # ap-east-1: an opt-in region
 ROLE = "arn:aws:iam::123456789012:role/eks"
 
 
@@ -38,18 +42,85 @@ def delivered_objects(cloud, region, bucket) -> list[str]:
     return [item["Key"] for item in listed.get("Contents", [])]
 
 
-def test_removing_a_region_deletes_its_spoke_and_keeps_its_audit_objects(cloud):
-    name = "sydney"
-    cloud.client("eks", REMOVED).create_cluster(name=name, roleArn=ROLE, resourcesVpcConfig={})
-    assert cloud.wait_until(lambda: audit_on(cloud, REMOVED, name), 20)
-    logs = cloud.client("logs", REMOVED)
+def put_audit_lines(cloud, region, name, count=20):
+    logs = cloud.client("logs", region)
     stream = "kube-apiserver-audit-00112233445566778899aabbccddeeff"
     logs.create_log_stream(logGroupName=f"/aws/eks/{name}/cluster", logStreamName=stream)
     logs.put_log_events(
         logGroupName=f"/aws/eks/{name}/cluster",
         logStreamName=stream,
-        logEvents=[{"timestamp": int(time.time() * 1000), "message": line.text} for line in generate(20)],
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": line.text} for line in generate(count)],
     )
+
+
+def test_describe_regions_answers_as_a_commercial_account(cloud):
+    ec2 = cloud.client("ec2")
+    enabled = {r["RegionName"]: r["OptInStatus"] for r in ec2.describe_regions()["Regions"]}
+    every = {r["RegionName"]: r["OptInStatus"] for r in ec2.describe_regions(AllRegions=True)["Regions"]}
+    assert enabled[KEPT] == "opted-in" and enabled[HOME] == "opt-in-not-required"
+    assert "af-south-1" not in enabled and every["af-south-1"] == "not-opted-in"
+    assert not [r for r in every if r.startswith(("cn-", "us-gov-"))]
+
+
+def test_the_opt_in_regions_principals_are_in_the_stacks_policies(cloud):
+    admin = cloud.stack.context.refs["StackSetAdministrationRole"]
+    trust = cloud.client("iam").get_role(RoleName=admin)["Role"]["AssumeRolePolicyDocument"]
+    (statement,) = trust["Statement"]
+    assert set(statement["Principal"]["Service"]) == {
+        "cloudformation.amazonaws.com",
+        f"cloudformation.{KEPT}.amazonaws.com",
+    }
+    queue = cloud.stack.output("NotificationQueueUrl")
+    policy = json.loads(
+        cloud.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"][
+            "Policy"
+        ]
+    )
+    assert sns_overlay.admits(
+        json.dumps(policy), f"sns.{KEPT}.amazonaws.com", cloud.stack.spokes[KEPT].output("TopicArn")
+    )
+
+
+def test_the_opt_in_spoke_notifies_the_one_queue(cloud):
+    name = "hongkong"
+    cloud.client("eks", KEPT).create_cluster(name=name, roleArn=ROLE, resourcesVpcConfig={})
+    assert cloud.wait_until(lambda: audit_on(cloud, KEPT, name), 20)
+    put_audit_lines(cloud, KEPT, name)
+    sqs, queue = cloud.client("sqs"), cloud.stack.output("NotificationQueueUrl")
+    notified: list[dict] = []
+
+    def kept_region_notified() -> bool:
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+            notified.extend(json.loads(json.loads(message["Body"])["Message"])["Records"])
+        return any(record["awsRegion"] == KEPT for record in notified)
+
+    assert cloud.wait_until(kept_region_notified, 15)
+    assert not sns_overlay.DROPPED
+
+
+def test_a_queue_that_admits_only_the_global_principal_hears_nothing_from_an_opt_in_region(cloud):
+    sqs = cloud.client("sqs")
+    url = sqs.create_queue(QueueName="global-principal-only")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [statement]})})
+    topic = cloud.stack.spokes[KEPT].output("TopicArn")
+    sns = cloud.client("sns", KEPT)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    sns.publish(TopicArn=topic, Message="{}")
+    assert sns_overlay.DROPPED[topic] == 1
+    assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages")
+
+
+def test_removing_a_region_deletes_its_spoke_and_keeps_its_audit_objects(cloud):
+    name = "sydney"
+    cloud.client("eks", REMOVED).create_cluster(name=name, roleArn=ROLE, resourcesVpcConfig={})
+    assert cloud.wait_until(lambda: audit_on(cloud, REMOVED, name), 20)
+    put_audit_lines(cloud, REMOVED, name)
     spoke = cloud.stack.spokes[REMOVED]
     bucket = spoke.output("BucketName")
     assert cloud.wait_until(lambda: delivered_objects(cloud, REMOVED, bucket), 15)

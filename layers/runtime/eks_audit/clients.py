@@ -109,3 +109,20 @@ def reset() -> None:
     with _lock:
         _cache.clear()
         _session = None
+
+
+def bounded_client(service: str, region: str, *, attempts: int = 3, read_timeout: float = 10) -> Any:
+    """A client whose every call ends within about attempts x (connect + read timeout), for work
+    with a deadline of its own (custom resources answer CloudFormation before the function's
+    timeout). Standard retries: a hanging endpoint costs the timeouts, not adaptive waits."""
+    with _lock:
+        factory = _default_session()
+        return factory.create_client(
+            service,
+            region_name=region,
+            config=Config(
+                retries={"mode": "standard", "max_attempts": attempts},
+                connect_timeout=3,
+                read_timeout=read_timeout,
+            ),
+        )

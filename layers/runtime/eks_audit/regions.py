@@ -1,19 +1,79 @@
-"""The regions enabled for the account: what `SpokeRegions=ALL` covers and what the CLI looks at.
+"""The regions enabled for the account: what `SpokeRegions` covers and what the CLI looks at.
 
-ec2:DescribeRegions without AllRegions lists only the regions enabled for the account; the
-OptInStatus check keeps the answer right should a caller ask with AllRegions.
+ec2:DescribeRegions without AllRegions lists only the regions enabled for the account; with it, every
+region with its OptInStatus: "opt-in-not-required", "opted-in" or "not-opted-in" (API_DescribeRegions).
+A region that is disabled by default and enabled for the account ("opted-in") is reached by AWS's
+services under their regional principals (`cloudformation.<region>.amazonaws.com`,
+`sns.<region>.amazonaws.com`: stacksets-opt-in-regions.html, sns-cross-region-delivery.html).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+OPTED_IN = "opted-in"
+NOT_OPTED_IN = "not-opted-in"
+
+
+class RegionsError(ValueError):
+    """SpokeRegions names a region this account cannot deploy to; the text says which and why."""
 
 
 def enabled_regions(ec2: Any) -> list[str]:
     described = ec2.describe_regions(AllRegions=False)["Regions"]
-    return sorted(r["RegionName"] for r in described if r.get("OptInStatus") != "not-opted-in")
+    return sorted(r["RegionName"] for r in described if r.get("OptInStatus") != NOT_OPTED_IN)
 
 
 def spoke_regions(ec2: Any, home: str) -> list[str]:
     """Every enabled region but the home one."""
     return [region for region in enabled_regions(ec2) if region != home]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The spoke regions of a deployment and which of its regions (home included) are opt-in ones."""
+
+    home: str
+    spokes: tuple[str, ...]
+    opted_in: tuple[str, ...]
+
+    def service_principals(self, service: str) -> list[str]:
+        """The principals `service` reaches this deployment's regions under: the global one, and
+        the regional one of each opt-in region."""
+        return [f"{service}.amazonaws.com", *(f"{service}.{r}.amazonaws.com" for r in self.opted_in)]
+
+    def attributes(self) -> dict[str, str]:
+        """What the custom resource EnabledRegions gives the template (comma-separated lists)."""
+        return {
+            "Spokes": ",".join(self.spokes),
+            "CloudFormationPrincipals": ",".join(self.service_principals("cloudformation")),
+            "SnsPrincipals": ",".join(self.service_principals("sns")),
+        }
+
+
+def resolve_coverage(ec2: Any, home: str, requested: str) -> Coverage:
+    """`requested` is the SpokeRegions parameter: ALL (every enabled region) or a comma-separated list,
+    each of which must be enabled for the account (StackSets need it enabled: stacksets-opt-in-regions)."""
+    statuses = {
+        r["RegionName"]: r.get("OptInStatus", "opt-in-not-required")
+        for r in ec2.describe_regions(AllRegions=True)["Regions"]
+    }
+    if requested.strip().upper() == "ALL":
+        spokes = [r for r in sorted(statuses) if statuses[r] != NOT_OPTED_IN and r != home]
+    else:
+        named = list(dict.fromkeys(r.strip() for r in requested.split(",") if r.strip()))
+        unknown = [r for r in named if r not in statuses]
+        if unknown:
+            raise RegionsError(
+                f"SpokeRegions names {', '.join(unknown)}: no such region in this account's partition"
+            )
+        disabled = [r for r in named if statuses[r] == NOT_OPTED_IN]
+        if disabled:
+            raise RegionsError(
+                f"SpokeRegions names {', '.join(disabled)}, not enabled for this account: enable "
+                "it (AWS Account Management, Regions) or take it out of SpokeRegions"
+            )
+        spokes = [r for r in named if r != home]
+    opted_in = tuple(r for r in (home, *spokes) if statuses.get(r) == OPTED_IN)
+    return Coverage(home=home, spokes=tuple(spokes), opted_in=opted_in)
