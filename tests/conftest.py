@@ -174,3 +174,13 @@ def sqs_event(*bodies, receive_count=1):
         record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
         records.append(record)
     return {"Records": records}
+
+
+@pytest.fixture
+def response_url():
+    """A custom resource's ResponseURL on loopback; the answers in CloudFormationResponses.answers."""
+    from tests.helpers import CloudFormationResponses, loopback
+
+    CloudFormationResponses.answers, CloudFormationResponses.sizes = [], []
+    with loopback(CloudFormationResponses) as url:
+        yield f"{url}/presigned"

@@ -32,3 +32,17 @@ def loopback(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class CloudFormationResponses(QuietHandler):
+    """Plays a custom resource's presigned ResponseURL: keeps every answer (and its size in bytes)."""
+
+    answers: list[dict] = []  # noqa: RUF012 - one test at a time
+    sizes: list[int] = []  # noqa: RUF012
+
+    def do_PUT(self) -> None:
+        raw = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).sizes.append(len(raw))
+        type(self).answers.append(json.loads(raw))
+        self.send_response(200)
+        self.end_headers()

@@ -385,6 +385,60 @@ def _rule(stack: Stack, name: str, p: dict[str, Any]) -> None:
     stack.context.attributes[(name, "Arn")] = arn
 
 
+class StackInstanceFailed(RuntimeError):
+    pass
+
+
+def _role_statements(iam: Any, role_name: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy_name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        statements += document["Statement"]
+    return statements
+
+
+def stack_instance_refusal(stack: Stack, p: dict[str, Any], region: str) -> str | None:
+    """Why AWS would fail this StackSet's instance in `region`, or None. Self-managed permissions
+    (stacksets-prereqs-self-managed, stacksets-opt-in-regions): the administration role must be
+    trusted by CloudFormation, under its regional principal in an opt-in region; the execution role
+    must allow what the handlers of the instance template's resources call (handler_permissions)."""
+    from . import regions_overlay
+    from .handler_permissions import missing_permissions
+
+    iam = stack.region_clients("iam", stack.context.region)
+    admin = p["AdministrationRoleARN"].rsplit("/", 1)[1]
+    trust = iam.get_role(RoleName=admin)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    principal = "cloudformation.amazonaws.com"
+    if regions_overlay.opt_in_status(region) == "opted-in":
+        principal = f"cloudformation.{region}.amazonaws.com"
+    trusted = [
+        service
+        for statement in trust["Statement"]
+        for service in _as_list(statement.get("Principal", {}).get("Service"))
+    ]
+    if principal not in trusted:
+        return f"the administration role {admin} does not trust {principal}"
+    missing = missing_permissions(
+        _role_statements(iam, p["ExecutionRoleName"]), load_template(SPOKE_TEMPLATE)
+    )
+    if missing:
+        action, why = sorted(missing.items())[0]
+        others = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        return (
+            f"the execution role {p['ExecutionRoleName']} is not authorized to perform {action}, "
+            f"which the {why[0]} handler calls{others}"
+        )
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def _stack_set(stack: Stack, name: str, p: dict[str, Any]) -> None:
     """A StackSet's instances: its template deployed in each region with its parameters, as
     CloudFormation StackSets would (stacksets-concepts.html). The template is spoke.yaml."""
@@ -394,6 +448,11 @@ def _stack_set(stack: Stack, name: str, p: dict[str, Any]) -> None:
     context = stack.context
     for group in p.get("StackInstancesGroup", []):
         for region in group["Regions"]:
+            problem = stack_instance_refusal(stack, p, region)
+            if problem is not None:  # FailureTolerancePercentage 0: the StackSet, so the deploy, fails
+                raise StackInstanceFailed(
+                    f"{name}: stack instance {context.account}/{region} FAILED: {problem}"
+                )
             uuid = context.stack_id.rsplit("/", 1)[1]
             stack_id = f"arn:aws:cloudformation:{region}:{context.account}:stack/StackSet-{p['StackSetName']}-{uuid[:8]}/{uuid}"
             stack.spokes[region] = deploy(
@@ -418,6 +477,28 @@ def _enabled_regions(stack: Stack, name: str, p: dict[str, Any]) -> None:
     for attribute, value in coverage.attributes().items():
         stack.context.attributes[(name, attribute)] = value
     stack.context.refs[name] = "eks-audit-enabled-regions"
+
+
+def _stack_set_roles_ready(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    """Custom::StackSetRolesReady: the probe its function runs (eks_audit.stackset_probe), here
+    against the local cloud's CloudFormation StackSets (moto's), then removed as the function does."""
+    import time
+
+    from eks_audit.stackset_probe import Probe
+
+    probe = Probe(
+        stack.clients("cloudformation"),
+        set_name=p["ProbeStackSetName"],
+        administration_role_arn=p["AdministrationRoleArn"],
+        execution_role_name=p["ExecutionRoleName"],
+        account=stack.context.account,
+        poll_seconds=0.1,
+    )
+    deadline = time.monotonic() + 60
+    probe.prove(p["Regions"].split(","), deadline)
+    probe.remove(deadline)
+    stack.context.refs[name] = p["ProbeStackSetName"]
+    stack.context.attributes[(name, "Attempts")] = str(max(probe.attempts.values()))
 
 
 def update(stack: Stack, name: str) -> None:
@@ -456,5 +537,6 @@ _CREATORS: dict[str, Callable[[Stack, str, dict[str, Any]], None]] = {
     "AWS::CloudFormation::StackSet": _stack_set,
     "AWS::Serverless::Function": _function,
     "Custom::EnabledRegions": _enabled_regions,
+    "Custom::StackSetRolesReady": _stack_set_roles_ready,
     "AWS::Serverless::LayerVersion": _layer,
 }

@@ -13,19 +13,7 @@ import pytest
 from eks_audit import cfn_response
 from eks_audit.regions import RegionsError, enabled_regions, resolve_coverage
 from tests.conftest import REGION, Context, load_handler
-from tests.helpers import QuietHandler, loopback
-
-
-class _CloudFormation(QuietHandler):
-    answers: list[dict] = []  # noqa: RUF012 - one test at a time
-    sizes: list[int] = []  # noqa: RUF012
-
-    def do_PUT(self) -> None:
-        raw = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).sizes.append(len(raw))
-        type(self).answers.append(json.loads(raw))
-        self.send_response(200)
-        self.end_headers()
+from tests.helpers import CloudFormationResponses, QuietHandler, loopback
 
 
 class _NeverAnswers(QuietHandler):
@@ -35,13 +23,6 @@ class _NeverAnswers(QuietHandler):
 
     def do_POST(self) -> None:
         type(self).release.wait(60)
-
-
-@pytest.fixture
-def response_url():
-    _CloudFormation.answers, _CloudFormation.sizes = [], []
-    with loopback(_CloudFormation) as url:
-        yield f"{url}/presigned"
 
 
 def request(kind: str, url: str, spoke_regions: str = "ALL") -> dict:
@@ -78,7 +59,7 @@ class Ec2:
 
 def test_create_answers_every_enabled_region_but_home(aws, response_url):
     load_handler("regions").handler(request("Create", response_url), Context())
-    (answer,) = _CloudFormation.answers
+    (answer,) = CloudFormationResponses.answers
     assert answer["Status"] == "SUCCESS" and answer["LogicalResourceId"] == "EnabledRegions"
     spokes = answer["Data"]["Spokes"].split(",")
     assert set(spokes) == set(enabled_regions(boto3.client("ec2", region_name=REGION))) - {REGION}
@@ -87,14 +68,14 @@ def test_create_answers_every_enabled_region_but_home(aws, response_url):
 
 def test_delete_succeeds_without_work(aws, response_url):
     load_handler("regions").handler(request("Delete", response_url), Context())
-    assert [(a["Status"], a["Data"]) for a in _CloudFormation.answers] == [("SUCCESS", {})]
+    assert [(a["Status"], a["Data"]) for a in CloudFormationResponses.answers] == [("SUCCESS", {})]
 
 
 def test_opt_in_regions_get_their_regional_principals(response_url, monkeypatch):
     module = load_handler("regions")
     monkeypatch.setattr(module.clients, "bounded_client", lambda *a, **k: Ec2())
     module.handler(request("Create", response_url, "eu-west-1,ap-east-1"), Context())
-    (answer,) = _CloudFormation.answers
+    (answer,) = CloudFormationResponses.answers
     assert answer["Status"] == "SUCCESS"
     assert answer["Data"] == {
         "Spokes": "eu-west-1,ap-east-1",
@@ -127,7 +108,7 @@ def test_a_hung_api_is_answered_as_failed_before_the_functions_timeout(response_
         load_handler("regions").handler(request("Create", response_url), context)
         answered_with_time_left = context.get_remaining_time_in_millis() > 0
         _NeverAnswers.release.set()
-    (answer,) = _CloudFormation.answers
+    (answer,) = CloudFormationResponses.answers
     assert answer["Status"] == "FAILED" and "no answer from AWS" in answer["Reason"]
     assert answered_with_time_left  # Lambda would not have ended the function before it answered
 
@@ -140,8 +121,8 @@ def test_a_long_non_ascii_failure_still_fits_the_answer(response_url, monkeypatc
 
     monkeypatch.setattr(module, "resolve_coverage", refused)
     module.handler(request("Update", response_url), Context())
-    (answer,) = _CloudFormation.answers
-    assert _CloudFormation.sizes[0] <= cfn_response.MAX_BODY_BYTES
+    (answer,) = CloudFormationResponses.answers
+    assert CloudFormationResponses.sizes[0] <= cfn_response.MAX_BODY_BYTES
     assert answer["Status"] == "FAILED" and answer["Reason"].startswith("RegionsError: région indisponible ✗")
     assert answer["Reason"].endswith("[cut]")
 

@@ -1,7 +1,6 @@
 """spoke.yaml, the home template and the library agree: same rules, names the controller derives,
 and every spoke reachable by the consumer's one integration."""
 
-import pytest
 
 from eks_audit.settings import Settings
 from eks_audit_local.template import SPOKE_TEMPLATE, Context, load_template
@@ -95,8 +94,17 @@ def test_all_regions_resolve_from_the_custom_resource_everywhere_the_list_is_use
     assert regions_function["SPOKE_REGIONS"] == ""  # its own answer is not its input: no cycle
 
 
-@pytest.mark.parametrize(("spokes", "covered"), [("", "us-east-1"), ("eu-west-1", "us-east-1,eu-west-1")])
-def test_a_list_or_nothing_needs_no_custom_resource(spokes, covered):
-    context = Context(HOME, {"SpokeRegions": spokes}, region="us-east-1")
-    assert not context.condition("AllRegions")
-    assert context.resolve(HOME["Outputs"]["CoveredRegions"]["Value"]) == covered
+def test_no_spokes_need_no_custom_resource():
+    context = Context(HOME, {"SpokeRegions": ""}, region="us-east-1")
+    assert not context.condition("HasSpokes")
+    assert HOME["Resources"]["EnabledRegions"]["Condition"] == "HasSpokes"
+    assert context.resolve(HOME["Outputs"]["CoveredRegions"]["Value"]) == "us-east-1"
+
+
+def test_a_list_goes_through_the_custom_resource_too():
+    """A listed region is checked to be enabled, and an opt-in one needs its regional principals."""
+    context = Context(HOME, {"SpokeRegions": "eu-west-1,ap-east-1"}, region="us-east-1")
+    properties = context.resolve(HOME["Resources"]["EnabledRegions"]["Properties"] | {"ServiceToken": "x"})
+    assert properties["SpokeRegions"] == "eu-west-1,ap-east-1"
+    context.attributes[("EnabledRegions", "Spokes")] = "eu-west-1,ap-east-1"
+    assert context.resolve(HOME["Outputs"]["CoveredRegions"]["Value"]) == "us-east-1,eu-west-1,ap-east-1"

