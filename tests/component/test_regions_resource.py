@@ -113,18 +113,32 @@ def test_a_hung_api_is_answered_as_failed_before_the_functions_timeout(response_
     assert answered_with_time_left  # Lambda would not have ended the function before it answered
 
 
-def test_a_long_non_ascii_failure_still_fits_the_answer(response_url, monkeypatch):
-    module = load_handler("regions")
+class _RefusesAtLength(QuietHandler):
+    """An EC2 endpoint that refuses DescribeRegions with a long, mostly non-ASCII message."""
 
-    def refused(*args, **kwargs):
-        raise RegionsError("région indisponible ✗ " * 400)  # ~9,000 characters, many of them non-ASCII
+    message = "accès refusé à la région ✗ " * 300  # ~8,000 characters
 
-    monkeypatch.setattr(module, "resolve_coverage", refused)
-    module.handler(request("Update", response_url), Context())
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = (
+            "<Response><Errors><Error><Code>UnauthorizedOperation</Code>"
+            f"<Message>{self.message}</Message></Error></Errors><RequestID>r</RequestID></Response>"
+        ).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_long_non_ascii_refusal_still_fits_the_answer(response_url, monkeypatch):
+    with loopback(_RefusesAtLength) as refusing:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", refusing)
+        load_handler("regions").handler(request("Update", response_url), Context())
     (answer,) = CloudFormationResponses.answers
     assert CloudFormationResponses.sizes[0] <= cfn_response.MAX_BODY_BYTES
-    assert answer["Status"] == "FAILED" and answer["Reason"].startswith("RegionsError: région indisponible ✗")
-    assert answer["Reason"].endswith("[cut]")
+    assert answer["Status"] == "FAILED" and "UnauthorizedOperation" in answer["Reason"]
+    assert "accès refusé à la région ✗" in answer["Reason"] and answer["Reason"].endswith("[cut]")
 
 
 def test_a_short_answer_is_sent_whole():

@@ -1,7 +1,6 @@
 """spoke.yaml, the home template and the library agree: same rules, names the controller derives,
 and every spoke reachable by the consumer's one integration."""
 
-
 from eks_audit.settings import Settings
 from eks_audit_local.template import SPOKE_TEMPLATE, Context, load_template
 
