@@ -46,3 +46,24 @@ class CloudFormationResponses(QuietHandler):
         type(self).answers.append(json.loads(raw))
         self.send_response(200)
         self.end_headers()
+
+
+class SleepingClock:
+    """A fake monotonic clock whose sleep() only moves it on (and remembers each sleep)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def audit_on(cloud, region: str, name: str) -> bool:
+    """Whether a cluster of the local cloud has the `audit` log type enabled."""
+    config = cloud.client("eks", region).describe_cluster(name=name)["cluster"]["logging"]["clusterLogging"]
+    return any(entry["enabled"] and "audit" in entry["types"] for entry in config)

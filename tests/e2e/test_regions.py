@@ -15,6 +15,7 @@ from eks_audit.delivery import iter_log_events
 from eks_audit_cli.main import cli
 from eks_audit_local.audit_lines import generate
 from eks_audit_local.server import LocalCloud, Timings
+from tests.helpers import audit_on
 
 HOME, SPOKE = "us-east-1", "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/eks"
@@ -36,11 +37,6 @@ def cloud():
     yield local
     local.stop()
     clients.reset()
-
-
-def audit_on(cloud, region, name) -> bool:
-    config = cloud.client("eks", region).describe_cluster(name=name)["cluster"]["logging"]["clusterLogging"]
-    return any(entry["enabled"] and "audit" in entry["types"] for entry in config)
 
 
 def our_filter(cloud, region, name):

@@ -12,6 +12,7 @@ from eks_audit import clients
 from eks_audit_local import sns_overlay
 from eks_audit_local.audit_lines import generate
 from eks_audit_local.server import LocalCloud, Timings
+from tests.helpers import audit_on
 
 HOME, KEPT, REMOVED = "us-east-1", "ap-east-1", "ap-southeast-2"  # ap-east-1: an opt-in region
 ROLE = "arn:aws:iam::123456789012:role/eks"
@@ -30,11 +31,6 @@ def cloud():
     yield local
     local.stop()
     clients.reset()
-
-
-def audit_on(cloud, region, name) -> bool:
-    config = cloud.client("eks", region).describe_cluster(name=name)["cluster"]["logging"]["clusterLogging"]
-    return any(entry["enabled"] and "audit" in entry["types"] for entry in config)
 
 
 def delivered_objects(cloud, region, bucket) -> list[str]:

@@ -45,19 +45,25 @@ def deploy_with(cloud, template_path, spokes: str):
     )
 
 
-def test_a_missing_handler_permission_fails_the_stack_instance_by_name(cloud, tmp_path):
-    original = "                  - events:TagResource\n"
-    path = edited_template(tmp_path, lambda text: text.replace(original, "", 1))
-    with pytest.raises(
-        StackInstanceFailed, match=r"eu-west-1 FAILED: .*not authorized to perform events:TagResource"
-    ):
-        deploy_with(cloud, path, "eu-west-1")
-
-
-def test_an_opt_in_region_needs_the_regional_principal_in_the_administration_roles_trust(cloud, tmp_path):
-    regional = '!Split [",", !GetAtt EnabledRegions.CloudFormationPrincipals]'
-    path = edited_template(tmp_path, lambda text: text.replace(regional, "cloudformation.amazonaws.com", 1))
-    with pytest.raises(
-        StackInstanceFailed, match=r"ap-east-1 FAILED: .* does not trust cloudformation.ap-east-1"
-    ):
-        deploy_with(cloud, path, "ap-east-1")
+@pytest.mark.parametrize(
+    ("spokes", "text", "edited", "failure"),
+    [
+        (  # the execution role without one action a handler of AWS::Events::Rule calls
+            "eu-west-1",
+            "                  - events:TagResource\n",
+            "",
+            r"eu-west-1 FAILED: .*not authorized to perform events:TagResource",
+        ),
+        (  # the administration role trusting only the global principal, with an opt-in spoke
+            "ap-east-1",
+            '!Split [",", !GetAtt EnabledRegions.CloudFormationPrincipals]',
+            "cloudformation.amazonaws.com",
+            r"ap-east-1 FAILED: .* does not trust cloudformation.ap-east-1",
+        ),
+    ],
+    ids=["missing-handler-permission", "opt-in-principal-not-trusted"],
+)
+def test_the_stack_instance_fails_naming_what_is_missing(cloud, tmp_path, spokes, text, edited, failure):
+    path = edited_template(tmp_path, lambda template: template.replace(text, edited, 1))
+    with pytest.raises(StackInstanceFailed, match=failure):
+        deploy_with(cloud, path, spokes)

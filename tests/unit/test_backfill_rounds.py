@@ -4,6 +4,7 @@ from eks_audit.model import Outcome, Verdict
 from eks_audit.settings import Settings
 from eks_audit_cli import backfill
 from eks_audit_cli.backfill import Work, run_backfill
+from tests.helpers import SleepingClock
 
 SETTINGS = Settings(
     firehose_arn="arn:aws:firehose:us-east-1:123456789012:deliverystream/s",
@@ -11,20 +12,7 @@ SETTINGS = Settings(
 )
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def fake_aws(monkeypatch, clock: Clock, update_takes: float):
+def fake_aws(monkeypatch, clock: SleepingClock, update_takes: float):
     """Each cluster: audit logging issued at the first look; compliant once the update is done."""
     issued: dict[str, float] = {}
     looks: list[tuple[float, str, str | None]] = []
@@ -45,7 +33,7 @@ def fake_aws(monkeypatch, clock: Clock, update_takes: float):
 
 
 def test_twenty_waiting_clusters_cost_one_wait(monkeypatch):
-    clock = Clock()
+    clock = SleepingClock()
     looks = fake_aws(monkeypatch, clock, update_takes=7)
     work = [Work("us-east-1", SETTINGS, [f"c{i:02d}" for i in range(20)])]
     results = run_backfill(
@@ -66,7 +54,7 @@ def test_twenty_waiting_clusters_cost_one_wait(monkeypatch):
 
 
 def test_clusters_still_waiting_at_the_deadline_are_reported_as_they_stand(monkeypatch):
-    clock = Clock()
+    clock = SleepingClock()
     fake_aws(monkeypatch, clock, update_takes=1000)
     work = [Work("us-east-1", SETTINGS, ["a", "b"])]
     results = run_backfill(
@@ -84,7 +72,7 @@ def test_clusters_still_waiting_at_the_deadline_are_reported_as_they_stand(monke
 
 
 def test_a_dry_run_never_waits(monkeypatch):
-    clock = Clock()
+    clock = SleepingClock()
     fake_aws(monkeypatch, clock, update_takes=7)
     results = run_backfill(
         [Work("us-east-1", SETTINGS, ["a"])],

@@ -6,24 +6,12 @@ from __future__ import annotations
 import pytest
 
 from eks_audit.stackset_probe import Probe, ProbeFailed
+from tests.helpers import SleepingClock
 
 TRUST = (
     "Account 123456789012 should have 'eks-audit-1a2b3c4d-spokes-exec' role with trust relationship "
     "to Role 'eks-audit-StackSetAdministrationRole-X'."
 )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 class _Exceptions:
@@ -108,7 +96,7 @@ def probe(cloudformation, clock) -> Probe:
 
 
 def test_a_region_that_meets_the_propagation_delay_is_tried_again_alone():
-    clock = FakeClock()
+    clock = SleepingClock()
     cloudformation = FakeCloudFormation([{"eu-west-1": TRUST}, {}])
     subject = probe(cloudformation, clock)
     subject.prove(["eu-west-1", "ap-east-1"], deadline=600)
@@ -118,14 +106,14 @@ def test_a_region_that_meets_the_propagation_delay_is_tried_again_alone():
 
 
 def test_the_backoff_doubles_up_to_its_cap():
-    clock = FakeClock()
+    clock = SleepingClock()
     cloudformation = FakeCloudFormation([{"eu-west-1": TRUST}] * 5 + [{}])
     probe(cloudformation, clock).prove(["eu-west-1"], deadline=10_000)
     assert clock.slept == [10.0, 20.0, 40.0, 60.0, 60.0]
 
 
 def test_any_other_answer_fails_at_once_with_awss_words():
-    clock = FakeClock()
+    clock = SleepingClock()
     refused = 'Resource handler returned message: "Access Denied (Service: S3, Status Code: 403)"'
     cloudformation = FakeCloudFormation([{"eu-west-1": refused}])
     with pytest.raises(ProbeFailed, match=r"eu-west-1: Resource handler returned message"):
@@ -134,7 +122,7 @@ def test_any_other_answer_fails_at_once_with_awss_words():
 
 
 def test_the_deadline_ends_the_retries_with_the_last_answer():
-    clock = FakeClock()
+    clock = SleepingClock()
     cloudformation = FakeCloudFormation([{"eu-west-1": TRUST}] * 100)
     with pytest.raises(ProbeFailed, match=r"time ran out: eu-west-1: Account 123456789012 should have"):
         probe(cloudformation, clock).prove(["eu-west-1"], deadline=100)
@@ -142,7 +130,7 @@ def test_the_deadline_ends_the_retries_with_the_last_answer():
 
 
 def test_a_set_left_by_an_earlier_attempt_is_reused_and_removal_cleans_everything():
-    clock = FakeClock()
+    clock = SleepingClock()
     cloudformation = FakeCloudFormation([{}], set_exists=True)
     subject = probe(cloudformation, clock)
     subject.prove(["eu-west-1"], deadline=600)
