@@ -3,7 +3,6 @@ regions are onboarded by the one controller, repaired, and delivered to the cons
 
 import io
 import json
-import time
 from urllib.parse import unquote_plus
 
 import pytest
@@ -15,7 +14,7 @@ from eks_audit.delivery import iter_log_events
 from eks_audit_cli.main import cli
 from eks_audit_local.audit_lines import generate
 from eks_audit_local.server import LocalCloud, Timings
-from tests.helpers import audit_on
+from tests.helpers import audit_on, put_audit_lines
 
 HOME, SPOKE = "us-east-1", "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/eks"
@@ -87,14 +86,7 @@ def test_each_regions_audit_lines_reach_the_one_notification_queue(cloud):
     for region in (HOME, SPOKE):
         name = f"c-{region}"
         assert cloud.wait_until(lambda r=region, n=name: audit_on(cloud, r, n), 20)
-        logs = cloud.client("logs", region)
-        stream = "kube-apiserver-audit-00112233445566778899aabbccddeeff"
-        logs.create_log_stream(logGroupName=f"/aws/eks/{name}/cluster", logStreamName=stream)
-        logs.put_log_events(
-            logGroupName=f"/aws/eks/{name}/cluster",
-            logStreamName=stream,
-            logEvents=[{"timestamp": int(time.time() * 1000), "message": line.text} for line in lines],
-        )
+        put_audit_lines(cloud, region, name, [line.text for line in lines])
     queue = cloud.stack.output("NotificationQueueUrl")
     sqs = cloud.client("sqs")
     delivered: dict[str, list[str]] = {HOME: [], SPOKE: []}

@@ -4,7 +4,6 @@ of SpokeRegions deletes that region's stack instance but never its audit data, a
 stops covering the region."""
 
 import json
-import time
 
 import pytest
 
@@ -12,7 +11,7 @@ from eks_audit import clients
 from eks_audit_local import sns_overlay
 from eks_audit_local.audit_lines import generate
 from eks_audit_local.server import LocalCloud, Timings
-from tests.helpers import audit_on
+from tests.helpers import audit_on, put_audit_lines
 
 HOME, KEPT, REMOVED = "us-east-1", "ap-east-1", "ap-southeast-2"  # ap-east-1: an opt-in region
 ROLE = "arn:aws:iam::123456789012:role/eks"
@@ -36,17 +35,6 @@ def cloud():
 def delivered_objects(cloud, region, bucket) -> list[str]:
     listed = cloud.client("s3", region).list_objects_v2(Bucket=bucket, Prefix="eks_audit_logs/")
     return [item["Key"] for item in listed.get("Contents", [])]
-
-
-def put_audit_lines(cloud, region, name, count=20):
-    logs = cloud.client("logs", region)
-    stream = "kube-apiserver-audit-00112233445566778899aabbccddeeff"
-    logs.create_log_stream(logGroupName=f"/aws/eks/{name}/cluster", logStreamName=stream)
-    logs.put_log_events(
-        logGroupName=f"/aws/eks/{name}/cluster",
-        logStreamName=stream,
-        logEvents=[{"timestamp": int(time.time() * 1000), "message": line.text} for line in generate(count)],
-    )
 
 
 def test_describe_regions_answers_as_a_commercial_account(cloud):
@@ -81,7 +69,7 @@ def test_the_opt_in_spoke_notifies_the_one_queue(cloud):
     name = "hongkong"
     cloud.client("eks", KEPT).create_cluster(name=name, roleArn=ROLE, resourcesVpcConfig={})
     assert cloud.wait_until(lambda: audit_on(cloud, KEPT, name), 20)
-    put_audit_lines(cloud, KEPT, name)
+    put_audit_lines(cloud, KEPT, name, [line.text for line in generate(20)])
     sqs, queue = cloud.client("sqs"), cloud.stack.output("NotificationQueueUrl")
     notified: list[dict] = []
 
@@ -116,7 +104,7 @@ def test_removing_a_region_deletes_its_spoke_and_keeps_its_audit_objects(cloud):
     name = "sydney"
     cloud.client("eks", REMOVED).create_cluster(name=name, roleArn=ROLE, resourcesVpcConfig={})
     assert cloud.wait_until(lambda: audit_on(cloud, REMOVED, name), 20)
-    put_audit_lines(cloud, REMOVED, name)
+    put_audit_lines(cloud, REMOVED, name, [line.text for line in generate(20)])
     spoke = cloud.stack.spokes[REMOVED]
     bucket = spoke.output("BucketName")
     assert cloud.wait_until(lambda: delivered_objects(cloud, REMOVED, bucket), 15)
