@@ -14,6 +14,7 @@ from eks_audit import clients
 from eks_audit.aws import ClusterApi
 from eks_audit.settings import Settings
 from eks_audit_local import eks_lifecycle, logs_overlay
+from tests import iam_proof
 from tests.helpers import ROOT
 
 REGION = "us-east-1"
@@ -62,6 +63,11 @@ def aws(clock):
 @pytest.fixture
 def settings(aws) -> Settings:
     """The delivery pipeline's destination as the stack would create it, and matching settings."""
+    return make_pipeline()
+
+
+def make_pipeline() -> Settings:
+    """Create (in moto) the bucket, roles and stream the stack would; the settings that match."""
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="eks-audit-bucket")
     iam = boto3.client("iam", region_name=REGION)
@@ -118,10 +124,31 @@ def create_cluster(name: str, *, tags: dict[str, str] | None = None, log_types: 
 
 
 def load_handler(name: str):
+    """functions/<name>/app.py, its handler's AWS calls recorded for the least-privilege proof."""
     spec = importlib.util.spec_from_file_location(f"{name}_app", ROOT / "functions" / name / "app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    module.handler = iam_proof.attributed(name, module.handler)
     return module
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_every_functions_calls():
+    """The least-privilege proof judges the calls of every flow of the suite (tests/iam_proof.py):
+    the handlers the tests load, and those the local cloud's controller runs."""
+    from eks_audit_local import controller
+
+    iam_proof.RECORDER.install()
+    original = controller.load_function
+
+    def load_function(name: str):
+        module = original(name)
+        module.handler = iam_proof.attributed(name, module.handler)
+        return module
+
+    controller.load_function = load_function
+    yield
+    controller.load_function = original
 
 
 @dataclass

@@ -110,11 +110,6 @@ def deploy(
         context.stack_id = stack_id
     stack = Stack(context, clients)
     resources = template["Resources"]
-    for name, spec in resources.items():  # the role SAM generates for each function, <Name>Role
-        if spec["Type"] == "AWS::Serverless::Function":
-            role = f"{context.ref('AWS::StackName')}-{name}Role"
-            context.refs[f"{name}Role"] = role
-            context.attributes[(f"{name}Role", "Arn")] = f"arn:aws:iam::{account}:role/{role}"
     for name in creation_order(resources):
         spec = resources[name]
         if "Condition" in spec and not context.condition(spec["Condition"]):
@@ -508,6 +503,16 @@ def update(stack: Stack, name: str) -> None:
     _CREATORS[spec["Type"]](stack, name, stack.context.resolve(spec.get("Properties", {})))
 
 
+def _log_group(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    group = p.get("LogGroupName") or f"/aws/lambda/{stack.context.ref('AWS::StackName')}-{name}"
+    stack.clients("logs").create_log_group(logGroupName=group)
+    if "RetentionInDays" in p:
+        stack.clients("logs").put_retention_policy(logGroupName=group, retentionInDays=int(p["RetentionInDays"]))
+    context = stack.context
+    context.refs[name] = group
+    context.attributes[(name, "Arn")] = f"arn:aws:logs:{context.region}:{context.account}:log-group:{group}:*"
+
+
 def _function(stack: Stack, name: str, p: dict[str, Any]) -> None:
     """Run in-process by the local cloud's controller: nothing to create."""
     function_name = stack.context.refs[name] = f"{stack.context.ref('AWS::StackName')}-{name}"
@@ -536,6 +541,7 @@ _CREATORS: dict[str, Callable[[Stack, str, dict[str, Any]], None]] = {
     "AWS::Events::Rule": _rule,
     "AWS::CloudFormation::StackSet": _stack_set,
     "AWS::Serverless::Function": _function,
+    "AWS::Logs::LogGroup": _log_group,
     "Custom::EnabledRegions": _enabled_regions,
     "Custom::StackSetRolesReady": _stack_set_roles_ready,
     "AWS::Serverless::LayerVersion": _layer,

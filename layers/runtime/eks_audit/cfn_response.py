@@ -14,6 +14,7 @@ needs events:PutRule and lambda:AddPermission, which these resources do not.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import json
 import urllib.request
 from collections.abc import Callable
@@ -34,7 +35,7 @@ def run_before_deadline(work: Work, seconds: float) -> dict[str, str]:
     """`work()`'s data, or DeadlineExceeded once `seconds` have passed (the work's thread is left
     behind: the answer matters more, and Lambda freezes the environment once the handler returns)."""
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(work)
+    future = pool.submit(contextvars.copy_context().run, work)  # the caller's context goes along
     pool.shutdown(wait=False)
     try:
         return future.result(timeout=max(seconds, 0.0))
