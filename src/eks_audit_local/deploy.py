@@ -507,7 +507,9 @@ def _log_group(stack: Stack, name: str, p: dict[str, Any]) -> None:
     group = p.get("LogGroupName") or f"/aws/lambda/{stack.context.ref('AWS::StackName')}-{name}"
     stack.clients("logs").create_log_group(logGroupName=group)
     if "RetentionInDays" in p:
-        stack.clients("logs").put_retention_policy(logGroupName=group, retentionInDays=int(p["RetentionInDays"]))
+        stack.clients("logs").put_retention_policy(
+            logGroupName=group, retentionInDays=int(p["RetentionInDays"])
+        )
     context = stack.context
     context.refs[name] = group
     context.attributes[(name, "Arn")] = f"arn:aws:logs:{context.region}:{context.account}:log-group:{group}:*"

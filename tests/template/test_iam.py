@@ -143,3 +143,27 @@ def test_pass_role_to_cloudwatch_logs_works_under_either_form_of_the_service_nam
     assert statement["Condition"] == {
         "StringLike": {"iam:PassedToService": ["logs.amazonaws.com", "logs.*.amazonaws.com"]}
     }
+
+
+# Firehose's page, "Grant Firehose access to an Amazon S3 destination": the S3 actions of its example
+FIREHOSE_S3_ACTIONS = {
+    "s3:AbortMultipartUpload",
+    "s3:GetBucketLocation",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+    "s3:PutObject",
+}
+
+
+@pytest.mark.parametrize("template", [TEMPLATE, SPOKE], ids=["template.yaml", "spoke.yaml"])
+def test_firehose_gets_the_s3_actions_its_page_lists_and_objects_only_under_our_prefixes(template):
+    (policy,) = template["Resources"]["FirehoseRole"]["Properties"]["Policies"]
+    statements = [s for s in policy["PolicyDocument"]["Statement"] if "Sid" in s]
+    granted = {a for s in statements for a in s["Action"] if a.startswith("s3:")}
+    assert granted == FIREHOSE_S3_ACTIONS
+    objects = next(s for s in statements if s["Sid"] == "WriteObjects")["Resource"]
+    assert [r["Fn::Sub"] for r in objects] == [
+        "${AuditBucket.Arn}/eks_audit_logs/${AWS::AccountId}/*",
+        "${AuditBucket.Arn}/eks_audit_errors/${AWS::AccountId}/*",
+    ]
