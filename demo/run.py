@@ -260,6 +260,19 @@ def scenario(cloud: LocalCloud) -> int:
     wait(f"berlin's audit lines reach the same consumer queue, from the {SPOKE} bucket", eu_notified)
     expect(f"delivered exactly the {len(eu_kept)} lines the pattern keeps", sorted(eu_delivered) == eu_kept)
 
+    say(
+        "eks-audit consumer check: the consumer's path (role and external ID, the one topic, each region read)"
+    )
+    checked = CliRunner().invoke(
+        cli, ["consumer", "check", "--endpoint-url", cloud.endpoint, "--regions", f"{cloud.region},{SPOKE}"]
+    )
+    for line in checked.stdout.splitlines():
+        print(f"          {line[:110]}{'...' if len(line) > 110 else ''}")
+    expect(
+        "every region notified on the one topic, read and decoded through the consumer role",
+        checked.exit_code == 0,
+    )
+
     say("drift: someone switches payments' audit logging off and deletes our filter")
     eks.update_cluster_config(
         name="payments", logging={"clusterLogging": [{"types": ["audit"], "enabled": False}]}

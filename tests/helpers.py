@@ -69,12 +69,17 @@ def audit_on(cloud, region: str, name: str) -> bool:
     return any(entry["enabled"] and "audit" in entry["types"] for entry in config)
 
 
-def put_audit_lines(cloud, region: str, name: str, texts: list[str]) -> None:
+def put_audit_lines(
+    cloud,
+    region: str,
+    name: str,
+    texts: list[str],
+    stream: str = "kube-apiserver-audit-00112233445566778899aabbccddeeff",
+) -> None:
     """Write audit lines into a cluster's log group on the local cloud, as the API server would."""
     import time
 
     logs = cloud.client("logs", region)
-    stream = "kube-apiserver-audit-00112233445566778899aabbccddeeff"
     logs.create_log_stream(logGroupName=f"/aws/eks/{name}/cluster", logStreamName=stream)
     logs.put_log_events(
         logGroupName=f"/aws/eks/{name}/cluster",

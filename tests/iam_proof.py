@@ -28,9 +28,10 @@ FUNCTIONS = {
     "sweeper": "SweeperFunction",
     "regions": "RegionsFunction",
     "stackset_probe": "StackSetProbeFunction",
+    "forwarder": "ForwarderFunction",
 }
 # The settings a call is judged with: which queue is the reconcile queue, which role the logs role
-SETTINGS = ("RECONCILE_QUEUE_URL", "LOGS_ROLE_ARN", "SPOKE_NAME_PREFIX", "AWS_REGION")
+SETTINGS = ("RECONCILE_QUEUE_URL", "LOGS_ROLE_ARN", "SPOKE_NAME_PREFIX", "AWS_REGION", "TOPIC_ARN")
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class Names:
     logs_role_arn: str
     spoke_name_prefix: str
     administration_role_arn: str
+    topic_arn: str
 
 
 # API operations whose IAM action has another name
@@ -172,6 +174,9 @@ def requests_of(call: Call, names: Names) -> list[Request]:
         url = p["QueueUrl"]
         arn = names.reconcile_queue_arn if url == call.settings["RECONCILE_QUEUE_URL"] else queue_arn(url)
         return [one(arn)]
+    if call.service == "sns" and call.operation == "Publish":
+        topic = names.topic_arn if p["TopicArn"] == call.settings["TOPIC_ARN"] else p["TopicArn"]
+        return [one(topic)]
     if call.service == "ec2" and call.operation == "DescribeRegions":
         return [one("*")]
     if call.service == "cloudformation":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import backfill, decode, explain, filter_test, local, status, tail
+from . import backfill, consumer, decode, explain, filter_test, local, status, tail
 from .errors import AwsCliGroup
 from .options import Globals, global_options
 
@@ -27,3 +27,4 @@ cli.add_command(decode.command)
 cli.add_command(explain.command)
 cli.add_command(tail.command)
 cli.add_command(local.group)
+cli.add_command(consumer.group)

@@ -105,8 +105,13 @@ class Controller:
         visibility_seconds: int = 2,
         sweep_interval: float = 60.0,
         pollers: int = 2,
+        relay: tuple[str, str] | None = None,
     ):
+        """`relay`: (url, ARN) of the relay queue, whose messages the forwarder publishes to the
+        home topic (a deployment with spokes)."""
         self.sqs = sqs
+        self.relay = relay
+        self.forwarder = load_function("forwarder") if relay else None
         self.queue_url = queue_url
         self.queue_arn = queue_arn
         self.region = region
@@ -116,8 +121,9 @@ class Controller:
         self.sink = LogSink(on_record)
         self.reconciler = load_function("reconciler")
         self.sweeper = load_function("sweeper")
-        redirect_logs(self.reconciler, self.sink)
-        redirect_logs(self.sweeper, self.sink)
+        for module in (self.reconciler, self.sweeper, self.forwarder):
+            if module is not None:
+                redirect_logs(module, self.sink)
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.stats = {
@@ -135,6 +141,8 @@ class Controller:
             self._spawn(self._poll, f"reconciler-poller-{index}")
         if self.sweep_interval > 0:
             self._spawn(self._schedule, "sweep-schedule")
+        if self.relay is not None:
+            self._spawn(self._relay, "forwarder-poller")
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -172,41 +180,62 @@ class Controller:
                     log.exception("poller error")
                     time.sleep(0.5)
 
+    def _relay(self) -> None:
+        assert self.relay is not None and self.forwarder is not None
+        url, arn = self.relay
+        while not self.stopping.is_set():
+            try:
+                self._deliver(url, arn, self.forwarder, "eks-audit-ForwarderFunction", wait_seconds=1)
+            except Exception:
+                if not self.stopping.is_set():
+                    log.exception("forwarder poller error")
+                    time.sleep(0.5)
+
     def poll_once(self, wait_seconds: int = 0) -> int:
-        """One receive -> invoke -> delete cycle; returns how many messages were handled."""
+        """One receive -> invoke -> delete cycle of the reconciler; returns how many messages were handled."""
+        with self._lock:  # concurrent invocations, against the event source's MaximumConcurrency
+            self.stats["in_flight"] += 1
+            self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"])
+        try:
+            handled, failed = self._deliver(
+                self.queue_url, self.queue_arn, self.reconciler, "eks-audit-ReconcilerFunction", wait_seconds
+            )
+        finally:
+            with self._lock:
+                self.stats["in_flight"] -= 1
+        if handled:
+            with self._lock:
+                self.stats["batches"] += 1
+                self.stats["messages"] += handled
+                self.stats["failures"] += failed
+        return handled
+
+    def _deliver(
+        self, queue_url: str, queue_arn: str, module: ModuleType, function: str, wait_seconds: int
+    ) -> tuple[int, int]:
+        """What Lambda's SQS event source mapping does once: receive a batch, invoke, delete what
+        succeeded (partial batch failures stay for a retry). Returns (received, failed)."""
         messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url,
+            QueueUrl=queue_url,
             MaxNumberOfMessages=10,
             WaitTimeSeconds=wait_seconds,
             VisibilityTimeout=self.visibility_seconds,
             AttributeNames=["All"],
         ).get("Messages", [])
         if not messages:
-            return 0
-        event = {"Records": [to_lambda_record(m, self.queue_arn, self.region) for m in messages]}
-        context = LambdaContext(
-            "eks-audit-ReconcilerFunction", aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + 60
-        )
-        with self._lock:  # concurrent invocations, against the event source's MaximumConcurrency
-            self.stats["in_flight"] += 1
-            self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"])
+            return 0, 0
+        event = {"Records": [to_lambda_record(m, queue_arn, self.region) for m in messages]}
+        context = LambdaContext(function, aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + 60)
         try:
-            response = self.reconciler.handler(event, context)
+            response = module.handler(event, context)
         except Exception:
-            log.exception("reconciler invocation failed: the batch becomes visible again")
-            return len(messages)
-        finally:
-            with self._lock:
-                self.stats["in_flight"] -= 1
+            log.exception(f"{function} invocation failed: the batch becomes visible again")
+            return len(messages), len(messages)
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
+                QueueUrl=queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
-        with self._lock:
-            self.stats["batches"] += 1
-            self.stats["messages"] += len(messages)
-            self.stats["failures"] += len(failed)
-        return len(messages)
+        return len(messages), len(failed)

@@ -44,7 +44,12 @@ class Stack:
         return self.context.resolve(self.context.template["Outputs"][name]["Value"])
 
     def outputs(self) -> dict[str, str]:
-        return {name: self.output(name) for name in self.context.template["Outputs"]}
+        outputs = self.context.template["Outputs"]
+        return {
+            name: self.output(name)
+            for name, spec in outputs.items()
+            if "Condition" not in spec or self.context.condition(spec["Condition"])
+        }
 
 
 def dependencies(resource: Mapping[str, Any], names: set[str]) -> set[str]:
@@ -304,8 +309,9 @@ def _topic_policy(stack: Stack, name: str, p: dict[str, Any]) -> None:
 
 
 def _subscription(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    attributes = {"RawMessageDelivery": "true"} if p.get("RawMessageDelivery") in (True, "true") else {}
     arn = stack.clients("sns").subscribe(
-        TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"]
+        TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"], Attributes=attributes
     )["SubscriptionArn"]
     stack.context.refs[name] = arn
 

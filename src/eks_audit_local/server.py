@@ -280,6 +280,14 @@ class LocalCloud:
         ratelimit.reset()
         queue_url = self.stack.output("ReconcileQueueUrl")
         queue_arn = self.stack.context.attributes[("ReconcileQueue", "Arn")]
+        relay = None
+        if "RelayQueue" in self.stack.created:
+            relay = (
+                self.stack.context.refs["RelayQueue"],
+                self.stack.context.attributes[("RelayQueue", "Arn")],
+            )
+            forwarder = self.stack.context.template["Resources"]["ForwarderFunction"]["Properties"]
+            self._apply_environment(self.stack.context.resolve(forwarder["Environment"]["Variables"]))
         self.controller = Controller(
             self.client("sqs"),
             queue_url,
@@ -288,6 +296,7 @@ class LocalCloud:
             on_record=self.on_record,
             visibility_seconds=self.timings.visibility,
             sweep_interval=self.timings.sweep_interval,
+            relay=relay,
         )
         self.controller.start()
 

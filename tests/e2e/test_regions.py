@@ -5,6 +5,7 @@ import io
 import json
 from urllib.parse import unquote_plus
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
@@ -154,3 +155,112 @@ def test_status_covers_both_regions_of_the_deployment(cloud):
     }
     assert verdicts == {(HOME, f"c-{HOME}"): "compliant", (SPOKE, f"c-{SPOKE}"): "compliant"}
     assert [r["problem"] for r in data["regions"]] == [None, None]
+
+
+def test_a_queue_subscribed_to_nothing_but_the_topic_hears_every_region_once(cloud):
+    """Lacework's integration takes one topic: every region's objects reach it, in S3's own format,
+    once each, and each object is readable through the consumer role with the external ID."""
+    sqs, sns = cloud.client("sqs"), cloud.client("sns")
+    url = sqs.create_queue(QueueName="one-topic-consumer")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=cloud.stack.output("TopicArn"), Protocol="sqs", Endpoint=arn)
+    for region in (HOME, SPOKE):
+        assert cloud.wait_until(lambda r=region: audit_on(cloud, r, f"c-{r}"), 20)
+        lines = [line.text for line in generate(30, seed=9) if line.kept]
+        put_audit_lines(
+            cloud, region, f"c-{region}", lines, stream=f"kube-apiserver-audit-one-topic-{region}"
+        )
+    records: list[dict] = []
+
+    def both_regions_notified() -> bool:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            records.extend(json.loads(json.loads(message["Body"])["Message"])["Records"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return {r["awsRegion"] for r in records} >= {HOME, SPOKE}
+
+    assert cloud.wait_until(both_regions_notified, 20), records
+    keys = [(r["awsRegion"], r["s3"]["object"]["key"]) for r in records]
+    assert len(keys) == len(set(keys))  # nothing twice
+    assert all(r["eventSource"] == "aws:s3" for r in records)
+    credentials = cloud.client("sts").assume_role(
+        RoleArn=cloud.stack.output("ConsumerRoleArn"),
+        RoleSessionName="consumer",
+        ExternalId=cloud.stack.output("ExternalId"),
+    )["Credentials"]
+    for record in records:
+        s3 = boto3.client(
+            "s3",
+            region_name=record["awsRegion"],
+            endpoint_url=cloud.endpoint,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        key = unquote_plus(record["s3"]["object"]["key"])
+        body = s3.get_object(Bucket=record["s3"]["bucket"]["name"], Key=key)["Body"].read()
+        assert list(iter_log_events(io.BytesIO(body)))
+
+
+def consumer_check(cloud):
+    args = ["consumer", "check", "--json", "--endpoint-url", cloud.endpoint, "--regions", f"{HOME},{SPOKE}"]
+    result = CliRunner().invoke(cli, args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_the_consumer_check_passes_on_a_healthy_stack(cloud):
+    for region in (HOME, SPOKE):  # both regions have delivered objects by now (tests above)
+        assert cloud.wait_until(lambda r=region: audit_on(cloud, r, f"c-{r}"), 20)
+    code, report = consumer_check(cloud)
+    (stack,) = report["stacks"]
+    assert (code, report["ok"], stack["problems"]) == (0, True, [])
+    assert {r["region"]: (r["notified"], r["readable"], r["decodable"]) for r in stack["regions"]} == {
+        HOME: (True, True, True),
+        SPOKE: (True, True, True),
+    }
+    assert all(r["events"] > 0 for r in stack["regions"])
+
+
+@pytest.mark.parametrize(
+    ("trust", "reason"),
+    [
+        ({"AWS": "999999999999"}, "trust refused: the role trusts"),
+        (None, "external ID wrong: the role requires not-the-stacks"),
+    ],
+    ids=["trust", "external-id"],
+)
+def test_the_consumer_check_names_a_broken_trust(cloud, trust, reason):
+    iam = cloud.client("iam")
+    role = cloud.stack.output("ConsumerRoleArn").rsplit("/", 1)[1]
+    original = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    broken = json.loads(json.dumps(original))
+    statement = broken["Statement"][0]
+    if trust is not None:
+        statement["Principal"] = trust
+    else:
+        statement["Condition"]["StringEquals"]["sts:ExternalId"] = "not-the-stacks"
+    iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(broken))
+    try:
+        code, report = consumer_check(cloud)
+    finally:
+        iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(original))
+    assert code == 1 and not report["ok"]
+    assert any(reason in problem for problem in report["stacks"][0]["problems"]), report
+
+
+def test_the_consumer_check_names_a_region_whose_notifications_do_not_reach_the_topic(cloud):
+    spoke = cloud.stack.spokes[SPOKE]
+    sns = cloud.client("sns", SPOKE)
+    subscription = spoke.context.refs["RelaySubscription"]
+    sns.unsubscribe(SubscriptionArn=subscription)
+    try:
+        code, report = consumer_check(cloud)
+    finally:
+        spoke.context.refs["RelaySubscription"] = sns.subscribe(
+            TopicArn=spoke.output("TopicArn"),
+            Protocol="sqs",
+            Endpoint=cloud.stack.output("RelayQueueArn"),
+            Attributes={"RawMessageDelivery": "true"},
+        )["SubscriptionArn"]
+    regions = {r["region"]: r for r in report["stacks"][0]["regions"]}
+    assert code == 1 and regions[HOME]["notified"] and not regions[SPOKE]["notified"]
+    assert "does not deliver to the relay queue" in " ".join(regions[SPOKE]["problems"])

@@ -54,7 +54,7 @@ def test_the_opt_in_regions_principals_are_in_the_stacks_policies(cloud):
         "cloudformation.amazonaws.com",
         f"cloudformation.{KEPT}.amazonaws.com",
     }
-    queue = cloud.stack.output("NotificationQueueUrl")
+    queue = cloud.stack.context.refs["RelayQueue"]  # where the spokes' topics deliver
     policy = json.loads(
         cloud.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"][
             "Policy"

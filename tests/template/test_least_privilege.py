@@ -39,7 +39,9 @@ NAMES = iam_proof.Names(
     logs_role_arn=f"arn:aws:iam::{ACCOUNT}:role/eks-audit-LogsToFirehoseRole-ABC",
     spoke_name_prefix=PREFIX,
     administration_role_arn=f"arn:aws:iam::{ACCOUNT}:role/eks-audit-StackSetAdministrationRole-ABC",
+    topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:eks-audit-AuditTopic-ABC",
 )
+RELAY_QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:eks-audit-RelayQueue-ABC"
 
 
 def translated() -> dict:
@@ -80,6 +82,8 @@ def evaluation_context(spokes: list[str], **parameters: str) -> Context:
     )
     context.attributes[("EnabledRegions", "Spokes")] = ",".join(spokes)
     context.attributes[("ReconcileQueue", "Arn")] = NAMES.reconcile_queue_arn
+    context.attributes[("RelayQueue", "Arn")] = RELAY_QUEUE_ARN
+    context.refs["AuditTopic"] = NAMES.topic_arn
     context.attributes[("NotificationQueue", "Arn")] = (
         f"arn:aws:sqs:{REGION}:{ACCOUNT}:eks-audit-Notification-ABC"
     )
@@ -175,6 +179,13 @@ def run_custom_resource_flows() -> None:
     )
 
 
+def run_forwarder_flows() -> None:
+    sns = boto3.client("sns", region_name=REGION)
+    os.environ["TOPIC_ARN"] = sns.create_topic(Name="home-topic")["TopicArn"]
+    notification = {"Records": [{"eventSource": "aws:s3", "awsRegion": "eu-west-1", "s3": {}}]}
+    load_handler("forwarder").handler(sqs_event(notification, "not a notification"), LambdaContext())
+
+
 class LongLambdaContext(LambdaContext):
     def get_remaining_time_in_millis(self) -> int:
         return 900_000
@@ -216,6 +227,7 @@ def calls() -> list[iam_proof.Call]:
         run_reconciler_flows(settings, clock)
         run_sweeper_flows()
         run_custom_resource_flows()
+        run_forwarder_flows()
         clients.reset()
     return list(iam_proof.RECORDER.calls)
 
@@ -229,9 +241,12 @@ def requests(calls: list[iam_proof.Call], function: str) -> list[iam_proof.Reque
         )
         for action in iam_proof.PLATFORM_CALLS["logs"] + iam_proof.PLATFORM_CALLS["xray"]
     ]
-    if function == "ReconcilerFunction":  # its SQS event source
+    queue = {"ReconcilerFunction": NAMES.reconcile_queue_arn, "ForwarderFunction": RELAY_QUEUE_ARN}.get(
+        function
+    )
+    if queue:  # its SQS event source
         platform += [
-            iam_proof.Request(action, NAMES.reconcile_queue_arn, {}, "ReconcilerFunction (SQS event source)")
+            iam_proof.Request(action, queue, {}, f"{function} (SQS event source)")
             for action in iam_proof.PLATFORM_CALLS["sqs"]
         ]
     return found + platform

@@ -16,7 +16,7 @@ def spoke_context(region: str = "eu-west-1") -> Context:
             "NamePrefix": PREFIX,
             "HomeRegion": "us-east-1",
             "ForwardEventsRoleArn": "arn:aws:iam::123456789012:role/forward",
-            "NotificationQueueArn": "arn:aws:sqs:us-east-1:123456789012:notifications",
+            "RelayQueueArn": "arn:aws:sqs:us-east-1:123456789012:relay",
             "ConsumerPrincipal": "210987654321",
         },
         region=region,
@@ -63,13 +63,27 @@ def test_spoke_objects_say_their_region_and_stay_under_the_consumers_prefix():
     assert home["Prefix"] == {"Fn::Sub": "eks_audit_logs/${AWS::AccountId}/${AWS::Region}/"}
 
 
-def test_every_spoke_topic_delivers_to_the_one_notification_queue():
+def test_every_spoke_topic_relays_raw_to_the_home_relay_queue():
     resources = SPOKE["Resources"]
-    assert resources["NotificationSubscription"]["Properties"]["Endpoint"] == {"Ref": "NotificationQueueArn"}
+    relay = resources["RelaySubscription"]["Properties"]
+    assert relay["Endpoint"] == {"Ref": "RelayQueueArn"} and relay["RawMessageDelivery"] is True
+    assert [r for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"] == [
+        resources["RelaySubscription"]
+    ]
     topic_name = spoke_context().resolve(resources["AuditTopic"]["Properties"]["TopicName"])
-    policy = HOME["Resources"]["NotificationQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-    admitted = policy["Condition"]["ArnLike"]["aws:SourceArn"][1]["Fn::Sub"][0]
+    policy = HOME["Resources"]["RelayQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    admitted = policy["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"][0]
     assert admitted.endswith(":${NamePrefix}-audit") and topic_name == f"{PREFIX}-audit"
+
+
+def test_the_notification_queue_hears_only_the_home_topic():
+    """Every region reaches it through the home topic: a second path would deliver twice."""
+    (allow, _deny) = HOME["Resources"]["NotificationQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "AuditTopic"}}}
+    subscriptions = [
+        r["Properties"] for r in HOME["Resources"].values() if r["Type"] == "AWS::SNS::Subscription"
+    ]
+    assert {s["TopicArn"]["Ref"] for s in subscriptions} == {"AuditTopic"}
 
 
 def test_the_stackset_passes_every_parameter_the_spoke_requires():

@@ -1,0 +1,262 @@
+"""`eks-audit consumer check`: the consumer's path, checked as the consumer would use it.
+
+Lacework's template "validates that there are no access issues when reading from the S3 bucket";
+this does the same, for every covered region:
+- the consumer role trusts the stack's consumer principal, with the stack's external ID (IAM);
+- the topic's policy lets that principal subscribe, and each region's notifications reach the topic
+  (the home bucket notifies it; each spoke's topic delivers to the relay queue);
+- the role, assumed with the external ID, reads the newest object of each region, which decodes.
+Each finding is a pure function of what AWS answered (`judge_*`), so that the reasons are tested
+without an account.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import boto3
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+
+from eks_audit.delivery import iter_log_events
+
+from .options import global_options, home_region_option
+from .session import Aws
+from .stack import DEFAULT_STACK_NAME, DeployedStack
+
+
+@dataclass
+class RegionCheck:
+    region: str
+    notified: bool = False
+    readable: bool = False
+    decodable: bool = False
+    problems: list[str] = field(default_factory=list)
+    newest: str | None = None
+    events: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.notified and self.readable and self.decodable and not self.problems
+
+
+# -- judgements of what AWS answered (pure) ------------------------------------------------------
+
+
+def _listed(value: Any) -> list[Any]:
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def principal_forms(principal: str) -> set[str]:
+    """An account ID and its root ARN name the same principal (IAM stores the ARN form)."""
+    if principal.isdigit():
+        return {principal, f"arn:aws:iam::{principal}:root"}
+    return {principal}
+
+
+def judge_trust(trust: dict, principal: str, external_id: str) -> list[str]:
+    """Why the consumer could not assume the role, from its trust policy; [] when it can."""
+    wanted = principal_forms(principal)
+    admitting = [
+        s
+        for s in trust.get("Statement", [])
+        if s.get("Effect") == "Allow"
+        and "sts:AssumeRole" in _listed(s.get("Action"))
+        and wanted & set(_listed((s.get("Principal") or {}).get("AWS")))
+    ]
+    if not admitting:
+        trusted = sorted(
+            {p for s in trust.get("Statement", []) for p in _listed((s.get("Principal") or {}).get("AWS"))}
+        )
+        return [f"trust refused: the role trusts {', '.join(trusted) or 'no AWS principal'}, not {principal}"]
+    required = {
+        value
+        for s in admitting
+        for value in _listed(s.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId"))
+    }
+    if external_id not in required:
+        return [
+            f"external ID wrong: the role requires {', '.join(sorted(required)) or 'none'}, the stack says {external_id}"
+        ]
+    return []
+
+
+def judge_topic_policy(policy: dict, principal: str) -> list[str]:
+    wanted = principal_forms(principal)
+    for s in policy.get("Statement", []):
+        if (
+            s.get("Effect") == "Allow"
+            and "sns:Subscribe" in _listed(s.get("Action"))
+            and wanted & set(_listed((s.get("Principal") or {}).get("AWS")))
+        ):
+            return []
+    return [f"the topic's policy does not let {principal} subscribe (sns:Subscribe)"]
+
+
+def judge_read_error(exc: ClientError, what: str) -> str:
+    """AWS's refusal of a read, in words: KMS, the bucket or role policy, or a missing bucket."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    message = exc.response.get("Error", {}).get("Message", "")
+    if "KMS" in code or "kms" in message.lower():
+        return f"KMS denies {what}: {code}: {message}"
+    if code in ("AccessDenied", "403", "Forbidden"):
+        return f"the bucket policy or the role's policy denies {what} ({code})"
+    if code in ("NoSuchBucket", "404"):
+        return f"no such bucket for {what}"
+    return f"{what}: {code}: {message}"
+
+
+# -- the check --------------------------------------------------------------------------------------
+
+
+def check_setup(aws: Aws, stack: DeployedStack) -> list[str]:
+    """The role's trust and the topic's policy, as the operator reads them."""
+    principal, external_id = stack.parameters.get("ConsumerPrincipal", ""), stack.outputs["ExternalId"]
+    role_name = stack.outputs["ConsumerRoleArn"].rsplit("/", 1)[1]
+    trust = aws.client("iam", stack.region).get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    problems = judge_trust(trust, principal, external_id)
+    attributes = aws.client("sns", stack.region).get_topic_attributes(TopicArn=stack.outputs["TopicArn"])
+    policy = json.loads(attributes["Attributes"].get("Policy", "{}"))
+    return problems + judge_topic_policy(policy, principal)
+
+
+def notified(aws: Aws, stack: DeployedStack, region: str) -> list[str]:
+    """Whether `region`'s objects reach the one topic: the home bucket notifies it; a spoke's topic
+    must deliver to the relay queue, which the forwarder publishes from."""
+    if region == stack.region:
+        configuration = aws.client("s3", region).get_bucket_notification_configuration(
+            Bucket=stack.outputs["BucketName"]
+        )
+        topics = [c.get("TopicArn") for c in configuration.get("TopicConfigurations", [])]
+        return [] if stack.outputs["TopicArn"] in topics else ["the bucket does not notify the topic"]
+    account = stack.outputs["TopicArn"].split(":")[4]
+    topic = f"arn:aws:sns:{region}:{account}:{stack.topic_name(region)}"
+    subscriptions = aws.client("sns", region).list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    relay = stack.outputs.get("RelayQueueArn")
+    if not any(
+        s["Endpoint"] == relay and not s["SubscriptionArn"].startswith("Pending") for s in subscriptions
+    ):
+        return [
+            f"the region's topic does not deliver to the relay queue {relay}: its objects never reach the topic"
+        ]
+    return []
+
+
+def read_newest(s3: Any, bucket: str, prefix: str, result: RegionCheck) -> None:
+    newest = None
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if newest is None or (item["LastModified"], item["Key"]) > (
+                newest["LastModified"],
+                newest["Key"],
+            ):
+                newest = item
+    if newest is None:
+        result.problems.append(f"no object yet under s3://{bucket}/{prefix}")
+        return
+    result.newest = f"s3://{bucket}/{newest['Key']}"
+    body = s3.get_object(Bucket=bucket, Key=newest["Key"])["Body"]
+    result.readable = True
+    problems: list[str] = []
+    result.events = sum(1 for _ in iter_log_events(body, lambda problem: problems.append(str(problem))))
+    result.decodable = not problems
+    result.problems += [f"{result.newest}: {p}" for p in problems]
+
+
+def assumed_s3(aws: Aws, stack: DeployedStack) -> tuple[Any | None, str | None]:
+    """An S3 client factory with the consumer role's credentials, or the reason there is none."""
+    sts = aws.client("sts", stack.region)
+    try:
+        credentials = sts.assume_role(
+            RoleArn=stack.outputs["ConsumerRoleArn"],
+            RoleSessionName="eks-audit-consumer-check",
+            ExternalId=stack.outputs["ExternalId"],
+        )["Credentials"]
+    except ClientError as exc:
+        caller = sts.get_caller_identity().get("Arn", "this identity")
+        return None, (
+            f"cannot assume {stack.outputs['ConsumerRoleArn']} from {caller}: "
+            f"{exc.response['Error'].get('Message', exc)} (run with the consumer's credentials, --profile)"
+        )
+    session = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    return (lambda region: session.client("s3", region_name=region, endpoint_url=aws.endpoint_url)), None
+
+
+def run_check(aws: Aws, stack: DeployedStack, regions: list[str]) -> tuple[list[str], list[RegionCheck]]:
+    setup = check_setup(aws, stack)
+    s3_for, refused = assumed_s3(aws, stack)
+    if refused:
+        setup.append(refused)
+    results = []
+    for region in regions:
+        result = RegionCheck(region)
+        found = notified(aws, stack, region)
+        result.notified, result.problems = not found, found
+        if s3_for is not None:
+            bucket, prefix = stack.delivery_location(region)
+            try:
+                read_newest(s3_for(region), bucket, prefix, result)
+            except ClientError as exc:
+                result.problems.append(judge_read_error(exc, f"s3://{bucket}/{prefix}"))
+            except BotoCoreError as exc:
+                result.problems.append(f"s3://{bucket}/{prefix}: {exc}")
+        results.append(result)
+    return setup, results
+
+
+@click.group("consumer")
+def group() -> None:
+    """What the security consumer sees."""
+
+
+@group.command("check")
+@click.option("--stack-name", default=DEFAULT_STACK_NAME, show_default=True, envvar="EKS_AUDIT_STACK")
+@home_region_option
+@global_options
+@click.pass_obj
+def check(globals_, stack_name, home_region) -> None:
+    """Check the consumer's path: the role's trust and external ID, the topic's policy and
+    subscriptions, and, through the role assumed with the external ID, that the newest object of
+    each covered region is readable and decodes. Exit 1 on any failure, with the reason."""
+    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
+    asked = aws.regions()
+    deployments = aws.deployments(stack_name, asked, home_region)
+    if not deployments.homes:
+        click.echo(
+            f"eks-audit consumer check: no eks-audit stack named {stack_name!r} in {', '.join(asked)}",
+            err=True,
+        )
+        sys.exit(2)
+    failed = False
+    report: list[dict] = []
+    for stack in deployments.homes.values():
+        regions = [r for r in stack.covered_regions if not globals_.regions or r in asked]
+        setup, results = run_check(aws, stack, regions)
+        failed = failed or bool(setup) or not all(r.ok for r in results)
+        report.append(
+            {"stack": stack.region, "problems": setup, "regions": [asdict(r) | {"ok": r.ok} for r in results]}
+        )
+        if not globals_.json:
+            click.echo(
+                f"stack in {stack.region}: role {stack.outputs['ConsumerRoleArn']}, topic {stack.outputs['TopicArn']}"
+            )
+            for problem in setup:
+                click.echo(f"  FAIL  {problem}")
+            click.echo(f"  {'REGION':<16}{'NOTIFIED':<10}{'READABLE':<10}{'DECODES':<9}DETAIL")
+            for r in results:
+                yes = {True: "yes", False: "no"}
+                detail = "; ".join(r.problems) or f"{r.events} events in {r.newest}"
+                click.echo(
+                    f"  {r.region:<16}{yes[r.notified]:<10}{yes[r.readable]:<10}{yes[r.decodable]:<9}{detail}"
+                )
+    if globals_.json:
+        click.echo(json.dumps({"stacks": report, "ok": not failed}, indent=2))
+    sys.exit(1 if failed else 0)

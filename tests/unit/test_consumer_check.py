@@ -1,0 +1,57 @@
+"""The consumer check's judgements of what AWS answered, in words."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from eks_audit_cli.consumer import judge_read_error, judge_topic_policy, judge_trust
+
+TRUST = {
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": "lacework-123"}},
+        }
+    ]
+}
+
+
+def test_a_trust_stored_in_the_root_arn_form_admits_the_account_id():
+    assert judge_trust(TRUST, "210987654321", "lacework-123") == []
+
+
+def test_another_principal_or_external_id_is_named():
+    assert judge_trust(TRUST, "111122223333", "lacework-123") == [
+        "trust refused: the role trusts arn:aws:iam::210987654321:root, not 111122223333"
+    ]
+    assert judge_trust(TRUST, "210987654321", "other") == [
+        "external ID wrong: the role requires lacework-123, the stack says other"
+    ]
+
+
+def test_a_topic_policy_without_subscribe_for_the_consumer_is_named():
+    policy = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "210987654321"}, "Action": "sns:GetTopicAttributes"}
+        ]
+    }
+    assert judge_topic_policy(policy, "210987654321") == [
+        "the topic's policy does not let 210987654321 subscribe (sns:Subscribe)"
+    ]
+    policy["Statement"][0]["Action"] = ["sns:Subscribe"]
+    assert judge_topic_policy(policy, "210987654321") == []
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "reason"),
+    [
+        ("AccessDenied", "Access Denied", "the bucket policy or the role's policy denies"),
+        ("KMS.AccessDeniedException", "no grant", "KMS denies"),
+        ("AccessDenied", "User is not authorized to perform: kms:Decrypt", "KMS denies"),
+        ("NoSuchBucket", "The specified bucket does not exist", "no such bucket"),
+    ],
+)
+def test_a_refused_read_is_named_by_what_refused_it(code, message, reason):
+    error = ClientError({"Error": {"Code": code, "Message": message}}, "GetObject")
+    assert judge_read_error(error, "s3://b/p").startswith(reason)
