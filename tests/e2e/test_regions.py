@@ -180,7 +180,15 @@ def test_a_queue_subscribed_to_nothing_but_the_topic_hears_every_region_once(clo
 
     assert cloud.wait_until(both_regions_notified, 20), records
     keys = [(r["awsRegion"], r["s3"]["object"]["key"]) for r in records]
-    assert len(keys) == len(set(keys))  # nothing twice
+    assert len(keys) == len(set(keys))  # nothing twice on the topic
+    queued: list[tuple[str, str]] = []  # nor on the notification queue, which hears the topic too
+    queue = cloud.stack.output("NotificationQueueUrl")
+    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            for r in json.loads(json.loads(message["Body"])["Message"])["Records"]:
+                queued.append((r["awsRegion"], r["s3"]["object"]["key"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    assert set(keys) <= set(queued) and len(queued) == len(set(queued))
     assert all(r["eventSource"] == "aws:s3" for r in records)
     credentials = cloud.client("sts").assume_role(
         RoleArn=cloud.stack.output("ConsumerRoleArn"),

@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from eks_audit_cli.consumer import judge_read_error, judge_topic_policy, judge_trust
+from eks_audit_cli.consumer import RegionCheck, judge_read_error, judge_topic_policy, judge_trust, read_newest
 
 TRUST = {
     "Statement": [
@@ -55,3 +55,20 @@ def test_a_topic_policy_without_subscribe_for_the_consumer_is_named():
 def test_a_refused_read_is_named_by_what_refused_it(code, message, reason):
     error = ClientError({"Error": {"Code": code, "Message": message}}, "GetObject")
     assert judge_read_error(error, "s3://b/p").startswith(reason)
+
+
+class EmptyBucket:
+    def get_paginator(self, name):
+        class Pages:
+            def paginate(self, **kwargs):
+                return iter([{"KeyCount": 0}])
+
+        return Pages()
+
+
+def test_a_region_with_no_object_yet_is_a_failure_that_says_so():
+    result = RegionCheck("eu-west-1", notified=True)
+    read_newest(EmptyBucket(), "bucket", "eks_audit_logs/1/eu-west-1/", result)
+    assert not result.ok and result.problems == [
+        "no object yet under s3://bucket/eks_audit_logs/1/eu-west-1/"
+    ]
