@@ -190,7 +190,7 @@ def run_backfill(
 @click.option(
     "--wait",
     "wait_seconds",
-    type=float,
+    type=click.FloatRange(min=0),
     default=900,
     show_default=True,
     help="How long to follow clusters that must wait (creating, an update in flight).",

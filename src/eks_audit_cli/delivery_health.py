@@ -25,16 +25,19 @@ from eks_audit.names import log_group_name
 
 QUERIES_PER_CALL = 500  # GetMetricData's limit
 FRESHNESS_LIMIT_S = 900  # a stream more than 15 minutes behind is not delivering
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
+_DURATION_RE = re.compile(r"(?:\d+(?:\.\d+)?[smhd])+|\d+(?:\.\d+)?")
+_PART_RE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 
 
 def parse_duration(text: str) -> float:
-    """ "90", "90s", "30m", "1h", "2d" -> seconds."""
-    match = _DURATION_RE.fullmatch(text.strip())
-    if not match:
-        raise ValueError(f"expected a duration such as 30m, 1h or 3600, got {text!r}")
-    value, unit = float(match.group(1)), match.group(2) or "s"
-    return value * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    """ "90", "90s", "30m", "1h", "2d", "1h30m" -> seconds."""
+    text = text.strip().replace(" ", "")
+    if not _DURATION_RE.fullmatch(text):
+        raise ValueError(f"expected a duration such as 30m, 1h, 1h30m or 3600, got {text!r}")
+    if text.replace(".", "", 1).isdigit():
+        return float(text)
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    return sum(float(value) * units[unit] for value, unit in _PART_RE.findall(text))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@ traceback (a traceback is for bugs)."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 from botocore.exceptions import (
     BotoCoreError,
@@ -16,6 +19,8 @@ from botocore.exceptions import (
 )
 
 CANNOT_RUN = 2
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+CLOSED_PIPE = 141  # 128 + SIGPIPE, as `yes | head` reports it
 # ClientError codes that say "these credentials are no good" (STS, IAM and most services)
 CREDENTIAL_CODES = frozenset(
     {
@@ -67,3 +72,10 @@ class AwsCliGroup(click.Group):
         except (BotoCoreError, ClientError) as exc:
             click.echo(f"eks-audit: {explain(exc)}", err=True)
             ctx.exit(CANNOT_RUN)
+        except BrokenPipeError:
+            # the reader went away (`eks-audit ... | head`): stop quietly, as Unix tools do
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(CLOSED_PIPE)
+        except KeyboardInterrupt:
+            ctx.exit(INTERRUPTED)

@@ -186,7 +186,8 @@ def command(globals_, pattern, pattern_file, print_, top, check_with_aws, sample
     out.flush()
     _report_problems(problems)
     if tally.lines == 0:
-        click.echo("eks-audit filter-test: no log messages were read", err=True)
+        if not problems:  # else the problems above say why
+            click.echo("eks-audit filter-test: no log messages were read", err=True)
         sys.exit(2)
 
     echo = (lambda s: click.echo(s, err=True)) if print_ else click.echo

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -36,15 +37,80 @@ def split_regions(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(regions))
 
 
+def known_regions() -> set[str]:
+    """Every region of every partition, from botocore's partition data (endpoints.json)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    return {
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("ec2", partition_name=partition)
+    }
+
+
+def region_problem(region: str, known: set[str]) -> str | None:
+    """Why `region` names no AWS region, with the nearest name; None when it does."""
+    if region in known or region == "all":
+        return None
+    if region.lower() in known:
+        return f"no region named {region!r}: region names are lower case ({region.lower()})"
+    distance, nearest = min((edit_distance(region.lower(), name), name) for name in known)
+    hint = f": did you mean {nearest}?" if distance <= 2 else " (see `aws ec2 describe-regions`)"
+    return f"no region named {region!r}{hint}"
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and transpositions
+    of neighbours each cost 1 (a typo such as us-esat-1 is one step from us-east-1). Written here:
+    difflib's ratio prefers us-west-1 for it, and no standard-library function counts transpositions."""
+    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        rows[i][0] = i
+    for j in range(len(b) + 1):
+        rows[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
+    return rows[len(a)][len(b)]
+
+
+def endpoint_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return None
+    example = url if "://" in url else f"http://{url}"
+    return f"--endpoint-url {url}: give a URL with its scheme and host, such as {example}"
+
+
+def _refuse(ctx: click.Context, message: str) -> None:
+    """Bad input: one line on stderr and exit 2, before any AWS call."""
+    click.echo(f"eks-audit: {message}", err=True)
+    ctx.exit(2)
+
+
 def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
-    """A callback that records a value given after the command (a default leaves the group's)."""
+    """A callback that records a value given after the command: the later value wins over the one
+    given before the command (a default leaves the group's)."""
 
     def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
         if value in (None, (), False):
             return None
         globals_ = ctx.ensure_object(Globals)
         if attribute == "regions":
-            value = tuple(dict.fromkeys(globals_.regions + split_regions(value)))
+            value = split_regions(value)
+            known = known_regions()
+            for region in value:
+                problem = region_problem(region, known)
+                if problem:
+                    _refuse(ctx, problem)
+        if attribute == "endpoint_url":
+            problem = endpoint_problem(value)
+            if problem:
+                _refuse(ctx, problem)
         setattr(globals_, attribute, value)
 
     return callback

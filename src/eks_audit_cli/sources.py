@@ -3,6 +3,7 @@ Firehose objects, and the JSON of `aws logs filter-log-events` / `get-log-events
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import itertools
@@ -28,7 +29,8 @@ def _peek_member(head: bytes) -> bytes:
 
 
 def read_messages(stream: BinaryIO, problems: list[str], name: str) -> Iterator[bytes]:
-    """Yield raw log messages (bytes, no newline) from a file of any supported kind."""
+    """Yield raw log messages (bytes, no newline) from a file of any supported kind; what is none of
+    them (binary data, a corrupt gzip) is a problem named in `problems`, never a traceback."""
     buffered = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
     head = buffered.peek(4096)[:4096]
     if head.startswith(GZIP_MAGIC):
@@ -41,13 +43,46 @@ def read_messages(stream: BinaryIO, problems: list[str], name: str) -> Iterator[
             for event in iter_log_events(buffered, report):
                 yield event.message.encode()
             return
-        yield from _text_lines(gzip.GzipFile(fileobj=buffered))
+        try:
+            yield from _text_lines(gzip.GzipFile(fileobj=buffered))
+        except (OSError, EOFError, zlib.error) as exc:
+            problems.append(f"{name}: corrupt gzip ({exc})")
+        return
+    if not _is_text(head):
+        problems.append(f"{name}: not a log file (binary data: neither text lines, JSON nor gzip)")
         return
     first = buffered.readline()
     if first.lstrip().startswith((b"{", b"[")) and _is_document_start(first):
-        yield from _document_messages(first + buffered.read(), problems, name)
+        data = first + buffered.read()
+        if _is_message_document(data):  # JSON only when it is: "[ERROR 400] ..." is a text line
+            yield from _document_messages(data, problems, name)
+        else:
+            yield from _text_lines(io.BytesIO(data))
         return
     yield from _text_lines(itertools.chain([first], buffered))
+
+
+def _is_text(head: bytes) -> bool:
+    """UTF-8 text without NUL bytes (a multi-byte character cut at the end of `head` is fine)."""
+    if b"\x00" in head:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_message_document(data: bytes) -> bool:
+    """One JSON document of messages: an object, or a non-empty array of strings and objects. Any
+    other text (`[7]`, `[ ]`, `[ERROR 400] ...`) is log lines that happen to start with a bracket."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    if isinstance(document, list):
+        return bool(document) and all(isinstance(item, (str, dict)) for item in document)
+    return isinstance(document, dict)
 
 
 def _document_messages(data: bytes, problems: list[str], name: str) -> Iterator[bytes]:

@@ -115,11 +115,12 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
     "--window",
     default="1h",
     show_default=True,
-    help="How far back delivery is judged (CloudWatch metrics: 30m, 1h, 1d; 0 to skip).",
+    help="How far back delivery is judged (CloudWatch metrics: 30m, 1h, 1h30m, 1d; at least 60s, "
+    "CloudWatch's period; 0 to skip).",
 )
 @click.option(
     "--pending-grace",
-    type=float,
+    type=click.FloatRange(min=0),
     default=1800,
     show_default=True,
     help="Seconds a cluster may stay pending (new, updating) before it counts as a problem.",
@@ -130,13 +131,18 @@ def command(globals_, stack_name, clusters, home_region, window, pending_grace) 
     """Coverage per cluster and region, and delivery: whether each cluster's audit log reaches the
     stream (CloudWatch metrics over --window). Exit 0 only when every in-scope cluster is compliant
     (a cluster configured right whose log does not get through is `silent`)."""
-    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
-    regions = aws.regions()
-    deployments = aws.deployments(stack_name, regions, home_region)
     try:
         window_s = delivery_health.parse_duration(window)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--window") from None
+    if 0 < window_s < 60:
+        raise click.BadParameter(
+            f"{window!r} is shorter than CloudWatch's 60 s period: give 60s or more, or 0 to skip",
+            param_hint="--window",
+        )
+    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
+    regions = aws.regions()
+    deployments = aws.deployments(stack_name, regions, home_region)
     results = in_parallel(lambda region: region_status(aws, region, deployments, clusters, window_s), regions)
     now = datetime.now(UTC)
     rows = [row for result in results for row in result.rows]

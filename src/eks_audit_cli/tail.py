@@ -119,3 +119,4 @@ def command(globals_, clusters, since, max_events, with_metadata, interval, stac
             time.sleep(interval)
     except KeyboardInterrupt:
         click.echo(f"stopped after {printed} events", err=True)
+        raise  # exit 130, as for any interrupted command

@@ -77,9 +77,7 @@ def test_filter_test_reads_a_json_array_of_messages(tmp_path):
     assert (report["lines"], report["kept"], report["dropped"]) == (2, 1, 1)
 
 
-@pytest.mark.parametrize(
-    ("content", "said"), [("{\n  broken", "not one JSON document"), ("", "no log messages")]
-)
+@pytest.mark.parametrize(("content", "said"), [("", "no log messages"), ("\n\n", "no log messages")])
 def test_filter_test_never_reports_zero_lines_as_success(tmp_path, content, said):
     source = tmp_path / "input"
     source.write_text(content)
@@ -120,3 +118,45 @@ def test_a_pattern_beyond_this_evaluator_is_judged_by_aws(aws, monkeypatch):
     assert result.exit_code == 2
     assert "cannot be evaluated here" in result.stderr and "position 8" in result.stderr
     assert "CloudWatch Logs (us-east-1) accepts it: of 1 sampled lines it keeps 1" in result.stderr
+
+
+def every_documented_example():
+    from tests.unit.test_filter_pattern_aws_examples import (
+        DELIMITED_EXAMPLES,
+        JSON_EXAMPLES,
+        REGEX_EXAMPLES,
+        UNSTRUCTURED_EXAMPLES,
+    )
+
+    examples = [*REGEX_EXAMPLES, *UNSTRUCTURED_EXAMPLES, *JSON_EXAMPLES, *DELIMITED_EXAMPLES]
+    # an empty message cannot be a line of a file of one message per line (empty lines are skipped)
+    return [example for example in examples if example[1]]
+
+
+@pytest.mark.parametrize(("pattern", "message", "expected"), every_documented_example())
+def test_filter_test_gives_awss_answer_for_every_documented_example(tmp_path, pattern, message, expected):
+    """Through the CLI, as a user would: the message in a file of its own, one per line."""
+    log = tmp_path / "one.log"
+    log.write_text(message + "\n")
+    result = run("filter-test", "--pattern", pattern, "--print", "kept", str(log))
+    assert result.exit_code == 0, result.stderr
+    assert (result.stdout == message + "\n") is expected, result.stderr
+
+
+def test_a_file_that_is_not_json_is_read_as_text_lines(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text("[ERROR 400] BAD REQUEST\n{ not json either\n[INFO 200] OK\n")
+    result = run("--json", "filter-test", "--pattern", "[level=*ERROR*, ...]", str(log))
+    assert result.exit_code == 0, result.stderr
+    assert (json.loads(result.stdout)["lines"], json.loads(result.stdout)["kept"]) == (3, 1)
+
+
+def test_filter_test_refuses_binary_data_and_a_corrupt_gzip_in_one_line_each(tmp_path):
+    binary = tmp_path / "random.bin"
+    binary.write_bytes(bytes(range(256)) * 8)
+    corrupt = tmp_path / "bad.gz"
+    corrupt.write_bytes(b"\x1f\x8b\x08\x00" + b"garbage" * 20)
+    for path, said in ((binary, "not a log file"), (corrupt, "corrupt gzip")):
+        result = run("filter-test", "--pattern", "", str(path))
+        assert result.exit_code == 2
+        assert result.stderr.count("\n") == 1 and said in result.stderr, result.stderr
