@@ -84,6 +84,18 @@ def _tick(cluster: Any) -> None:
             _ensure_log_group(cluster)
 
 
+def tick_all() -> None:
+    """Advance every cluster's lifecycle to the present: AWS's time passes whether or not anyone
+    calls DescribeCluster (the local cloud runs this on a timer)."""
+    from moto.eks.models import eks_backends
+
+    with LIFECYCLE.lock:
+        for account in list(eks_backends.keys()):
+            for region in list(eks_backends[account].keys()):
+                for cluster in list(eks_backends[account][region].clusters.values()):
+                    _tick(cluster)
+
+
 def _ensure_log_group(cluster: Any) -> None:
     """EKS writes control-plane logs to /aws/eks/<name>/cluster and creates it when it is missing."""
     if not enabled_types(cluster.logging):

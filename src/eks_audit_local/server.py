@@ -111,6 +111,7 @@ class LocalCloud:
         self._spawn(self._server.serve_forever, "moto-server")
         self._reset()
         self._spawn(self._flush_firehose, "firehose-buffer")
+        self._spawn(self._run_clock, "eks-clock")
         self._set_environment()
         return self
 
@@ -307,6 +308,12 @@ class LocalCloud:
         events_backends[ACCOUNT][region].put_events(
             [{"Source": source, "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}]
         )
+
+    def _run_clock(self) -> None:
+        """EKS's asynchronous work completes on time without observers (eks_lifecycle.tick_all)."""
+        while not self._stopping.wait(0.2):
+            with suppress(Exception):
+                eks_lifecycle.tick_all()
 
     def _flush_firehose(self) -> None:
         while not self._stopping.wait(0.2):
