@@ -13,7 +13,7 @@ import click
 from eks_audit.concurrency import in_parallel
 from eks_audit.sweep import list_cluster_names
 
-from . import delivery_health
+from . import delivery_health, pipeline_parts
 from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, render_table, with_delivery
 from .errors import is_fatal
@@ -60,10 +60,27 @@ def region_status(
     result.rows = in_parallel(
         lambda name: cluster_row(api, settings, name, region), sorted(clusters), workers=4
     )
+    home = deployments.home_of(region) if result.stack else None
     if result.stack and window_s:
-        home = deployments.home_of(region)
         topic = home.topic_name(region) if home is not None else None
         add_delivery(aws.client("cloudwatch", region), result, settings, int(window_s), topic)
+    if home is not None:
+        account = settings.firehose_arn.split(":")[4]
+        topic_arn = f"arn:aws:sns:{region}:{account}:{home.topic_name(region)}"
+        bucket, _prefix = home.delivery_location(region)
+        broken = pipeline_parts.broken_parts(aws.client, region, settings.firehose_arn, topic_arn, bucket)
+        if broken:
+            cannot = "; ".join(broken)
+            result.add_problem(f"delivery pipeline broken: {cannot}")
+            said = f"nothing can be delivered: {cannot}"
+            result.rows = [
+                replace(row, verdict="silent", reason=f"configured, but {said}")
+                if row.verdict == "compliant"
+                else replace(row, reason=f"{row.reason}; {said}")
+                if row.verdict == "silent"
+                else row
+                for row in result.rows
+            ]
     if result.stack and (refusal := pattern_refusal(aws.client("logs", region), settings.filter_pattern)):
         # AWS's engine is the judge: the controller's PutSubscriptionFilter gets the same answer
         refused = f"CloudWatch Logs refuses the stack's FilterPattern: {refusal}"

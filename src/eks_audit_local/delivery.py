@@ -9,7 +9,8 @@ After `install()`:
   DestinationType, FilterName}, and on each object `AWS/Firehose` DeliveryToS3.Success and
   DeliveryToS3.DataFreshness {DeliveryStreamName};
 - a stream can be broken on demand (`break_stream`): its subscription deliveries fail and count as
-  DeliveryErrors, as when a stream's role or bucket refuses it;
+  DeliveryErrors, as when a stream's role or bucket refuses it; so do deliveries to a stream that
+  was deleted (nothing is forwarded to it);
 - Firehose buffers records and writes one object per flush: the records' gzip members
   concatenated, under `<prefix>YYYY/MM/dd/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>`,
   which is what real Firehose with compression UNCOMPRESSED writes.
@@ -117,7 +118,10 @@ def install(buffer_seconds: float | None = None) -> Buffering:
             "DestinationType": service.capitalize(),
             "FilterName": filter_name,
         }
-        if destination_arn in BROKEN:
+        if destination_arn in BROKEN or not _stream_exists(destination_arn):
+            # a deleted stream receives nothing: what AWS does then is not documented (its metric page
+            # defines DeliveryErrors as events CloudWatch Logs "received an error" forwarding), so
+            # the local cloud counts them as DeliveryErrors and forwards nothing
             publish(group.account_id, group.region, "AWS/Logs", "DeliveryErrors", dimensions, len(kept))
             return
         publish(group.account_id, group.region, "AWS/Logs", "ForwardedLogEvents", dimensions, len(kept))
@@ -142,6 +146,15 @@ def install(buffer_seconds: float | None = None) -> Buffering:
     LogStream.put_log_events = put_log_events
     FirehoseBackend.send_log_event = firehose_send_log_event
     return BUFFERING
+
+
+def _stream_exists(arn: str) -> bool:
+    if ":firehose:" not in arn:
+        return True
+    from moto.firehose.models import firehose_backends
+
+    _, _, _, region, account, resource = arn.split(":", 5)
+    return resource.split("/", 1)[1] in firehose_backends[account][region].delivery_streams
 
 
 def buffer_record(stream_arn: str, member: bytes) -> None:

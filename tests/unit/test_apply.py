@@ -153,6 +153,14 @@ def test_a_refused_filter_pattern_is_a_permanent_error_and_audit_waits_for_the_f
     assert "enable_audit" not in api.calls
 
 
+def test_a_refused_test_message_names_the_destination_not_the_pattern():
+    message = "Could not deliver test message to specified Firehose stream. Check if the given Firehose stream is in ACTIVE state."
+    outcome = apply_plan(PLAN, FakeApi(put_filter=error("InvalidParameterException", message)), SETTINGS)
+    assert outcome.verdict is Verdict.ERROR and outcome.permanent
+    assert outcome.reason.startswith("the destination refused CloudWatch Logs' test message")
+    assert SETTINGS.firehose_arn in outcome.reason and "FilterPattern" not in outcome.reason
+
+
 def test_no_changes_needed_is_not_a_refusal():
     api = FakeApi(enable_audit=error("InvalidParameterException", "No changes needed for the logging config"))
     outcome = apply_plan(PLAN, api, SETTINGS)

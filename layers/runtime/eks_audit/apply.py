@@ -105,6 +105,13 @@ def apply_plan(plan: Plan, api: ClusterApi, settings: Settings) -> Outcome:
 def refused(action: Action, exc: ClientError, settings: Settings) -> str:
     """AWS's own words for a value it refuses, and what to fix."""
     answer = f"{error_code(exc)}: {error_message(exc)}"
+    if action is Action.PUT_FILTER and "deliver test message" in error_message(exc):
+        # the destination, not the pattern: CloudWatch Logs sends a test message when it puts a filter
+        return (
+            f"the destination refused CloudWatch Logs' test message ({answer}); check that the stream "
+            f"{settings.firehose_arn} exists and is ACTIVE and that the role {settings.logs_role_arn} "
+            "may put records to it"
+        )
     if action is Action.PUT_FILTER:
         return (
             f"CloudWatch Logs refused subscription filter {settings.filter_name!r} ({answer}); "

@@ -1,0 +1,84 @@
+"""Coverage means delivery: a deleted stream, topic or bucket makes every cluster of its region not
+compliant in `eks-audit status`, the reason naming the broken part; and the local cloud forwards
+nothing to a stream that no longer exists."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from eks_audit import clients
+from eks_audit_cli.main import cli
+from eks_audit_local.audit_lines import generate
+from eks_audit_local.server import LocalCloud, Timings
+from tests.helpers import audit_on, put_audit_lines
+
+ROLE = "arn:aws:iam::123456789012:role/eks"
+
+
+@pytest.fixture
+def cloud():
+    clients.reset()
+    local = LocalCloud(port=0, timings=Timings(creating=0.5, update=0.3, sweep_interval=0))
+    local.start()
+    local.client("eks").create_cluster(name="payments", roleArn=ROLE, resourcesVpcConfig={})
+    assert local.wait_until(lambda: audit_on(local, "us-east-1", "payments"), 20)
+    yield local
+    local.stop()
+    clients.reset()
+
+
+def status(cloud):
+    args = ["status", "--json", "--endpoint-url", cloud.endpoint, "--region", "us-east-1", "--window", "1h"]
+    result = CliRunner().invoke(cli, args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def verdict(report):
+    (row,) = [row for region in report["regions"] for row in region["clusters"]]
+    return row["verdict"], row["reason"]
+
+
+def delete_stream(cloud):
+    name = cloud.stack.output("FirehoseArn").rsplit("/", 1)[1]
+    cloud.client("firehose").delete_delivery_stream(DeliveryStreamName=name)
+    return f"the delivery stream {name} does not exist"
+
+
+def delete_topic(cloud):
+    arn = cloud.stack.output("TopicArn")
+    cloud.client("sns").delete_topic(TopicArn=arn)
+    return f"the topic {arn.rsplit(':', 1)[1]} does not exist"
+
+
+def delete_bucket(cloud):
+    s3, bucket = cloud.client("s3"), cloud.stack.output("BucketName")
+    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        s3.delete_object(Bucket=bucket, Key=item["Key"])
+    s3.delete_bucket(Bucket=bucket)
+    return f"the bucket {bucket} does not exist"
+
+
+@pytest.mark.parametrize(
+    "break_it", [delete_stream, delete_topic, delete_bucket], ids=["stream", "topic", "bucket"]
+)
+def test_a_deleted_part_makes_the_region_not_compliant_and_says_which(cloud, break_it):
+    code, report = status(cloud)
+    assert (code, verdict(report)[0]) == (0, "compliant")
+    said = break_it(cloud)
+    code, report = status(cloud)
+    state, reason = verdict(report)
+    assert code == 1 and state == "silent" and said in reason
+    assert said in report["regions"][0]["problem"]
+
+
+def test_nothing_is_forwarded_to_a_deleted_stream(cloud):
+    delete_stream(cloud)
+    put_audit_lines(cloud, "us-east-1", "payments", [line.text for line in generate(20) if line.kept])
+
+    def delivery():
+        return verdict(status(cloud)[1])
+
+    assert cloud.wait_until(lambda: "does not exist" in delivery()[1], 10)
+    (row,) = [row for region in status(cloud)[1]["regions"] for row in region["clusters"]]
+    assert row["delivery"]["forwarded"] == 0 and row["delivery"]["errors"] > 0
