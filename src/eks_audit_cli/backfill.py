@@ -27,11 +27,14 @@ from eks_audit.reconcile import reconcile
 from eks_audit.settings import Settings
 from eks_audit.sweep import list_cluster_names
 
+from .errors import CANNOT_RUN
 from .options import global_options, home_region_option
+from .scope import no_stack_anywhere, regions_to_look
 from .session import Aws
 from .stack import DEFAULT_STACK_NAME, Deployments, StackNotFound, placeholder_settings
 
 SETTLED_OK = {Verdict.COMPLIANT, Verdict.SKIPPED, Verdict.GONE}
+DRY_RUN_FAILS = {Verdict.CONFLICT, Verdict.ERROR}
 
 
 @dataclass
@@ -98,9 +101,9 @@ def plan_region(
     except StackNotFound as exc:
         if not clusters:
             return Work(region, placeholder_settings(region), [])
-        if not dry_run:
-            return str(exc)
-        settings, note = (
+        if deployments.homes or not dry_run:  # uncovered: the dry run says what the real run will
+            return f"uncovered: {exc}"
+        settings, note = (  # no stack anywhere yet: a dry run previews the stack's defaults
             placeholder_settings(region),
             f"{region}: no stack yet; the plan assumes its defaults",
         )
@@ -219,6 +222,11 @@ def command(
     aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
     regions = aws.regions()
     deployments = aws.deployments(stack_name, regions, home_region)
+    if not deployments.homes and not dry_run:
+        click.echo(no_stack_anywhere(stack_name, regions), err=True)
+        sys.exit(CANNOT_RUN)
+    if deployments.homes:
+        regions = regions_to_look(regions, bool(globals_.regions), clusters, deployments)
     planned = in_parallel(lambda region: plan_region(aws, region, deployments, clusters, dry_run), regions)
     problems = [p for p in planned if isinstance(p, str)]
     work = [w for w in planned if isinstance(w, Work) and w.clusters]
@@ -237,7 +245,25 @@ def command(
             on_done=lambda result: bar.update(1),
         )
     results.sort(key=lambda r: (r.outcome.region, r.outcome.cluster))
-    failed = [r for r in results if r.outcome.verdict not in SETTLED_OK and not dry_run]
+    if clusters:  # a named cluster is reported where it is; a name no region holds is not found
+        where = {
+            n: {
+                r.outcome.region
+                for r in results
+                if r.outcome.cluster == n and r.outcome.verdict != Verdict.GONE
+            }
+            for n in clusters
+        }
+        results = [
+            r for r in results if not (r.outcome.verdict == Verdict.GONE and where.get(r.outcome.cluster))
+        ]
+        problems += [f"{name}: not found in {', '.join(regions)}" for name in clusters if not where[name]]
+    # a dry run fails where the real run would: a conflict or an error (not what it would change)
+    failed = [
+        r
+        for r in results
+        if (r.outcome.verdict in DRY_RUN_FAILS if dry_run else r.outcome.verdict not in SETTLED_OK)
+    ]
     summary = Counter(str(r.outcome.verdict) for r in results)
     if globals_.json:
         click.echo(

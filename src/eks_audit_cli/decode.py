@@ -68,7 +68,7 @@ def s3_objects(s3, url: str) -> Iterator[tuple[str, str]]:
 @click.option(
     "--with-metadata", is_flag=True, help="Wrap each event with its log group, stream and timestamp."
 )
-@global_options
+@global_options(only=("regions", "profile", "endpoint_url"))
 @click.pass_obj
 def command(globals_, objects: tuple[str, ...], with_metadata: bool) -> None:
     """Decode delivered objects (every gzip member of each) into one audit event JSON per line.
@@ -108,6 +108,9 @@ def command(globals_, objects: tuple[str, ...], with_metadata: bool) -> None:
     out.flush()
     for problem in problems:
         click.echo(f"eks-audit decode: {problem}", err=True)
+    if count == 0 and not problems:  # nothing to read is no success (exit 2, as for filter-test)
+        click.echo(f"eks-audit decode: no objects under {', '.join(objects)}", err=True)
+        sys.exit(2)
     click.echo(f"eks-audit decode: {total} events from {count} object(s)", err=True)
     if problems:
         sys.exit(1)

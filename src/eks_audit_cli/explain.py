@@ -21,7 +21,7 @@ def decision_json(message: object, default_region: str | None = None) -> dict:
 
 @click.command("explain")
 @click.argument("event", type=click.File("rb"), default="-")
-@global_options
+@global_options(only=("regions",))
 @click.pass_obj
 def command(globals_, event) -> None:
     """Print, as JSON, what the controller does with EVENT (a file, or - for standard input)."""

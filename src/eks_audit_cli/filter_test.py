@@ -121,7 +121,11 @@ def _size(count: int) -> str:
 
 
 @click.command("filter-test")
-@click.option("--pattern", help="The filter pattern (default: the stack's standard pattern).")
+@click.option(
+    "--pattern",
+    help="The filter pattern. Default: eks-audit's standard pattern (FilterPattern's default in "
+    "template.yaml; a deployed stack's own pattern is not read: give it with --pattern).",
+)
 @click.option("--pattern-file", type=click.File("r"), help="Read the pattern from a file.")
 @click.option(
     "--print", "print_", type=click.Choice(["kept", "dropped"]), help="Write those lines to stdout."

@@ -36,16 +36,24 @@ def group() -> None:
 )
 @click.option(
     "--creating-seconds",
-    type=float,
+    type=click.FloatRange(min=0),
     default=5.0,
     show_default=True,
     help="How long a new cluster is CREATING.",
 )
 @click.option(
-    "--update-seconds", type=float, default=2.0, show_default=True, help="How long a logging update takes."
+    "--update-seconds",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="How long a logging update takes.",
 )
 @click.option(
-    "--sweep-interval", type=float, default=60.0, show_default=True, help="Seconds between sweeps (0: none)."
+    "--sweep-interval",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds between sweeps (0: none).",
 )
 @click.option("--quiet", is_flag=True, help="Do not print the controller's activity.")
 @click.option(
@@ -54,7 +62,7 @@ def group() -> None:
     help="Deploy the stack without attaching the functions: an account whose clusters predate eks-audit, "
     "before its first sweep (to try `eks-audit backfill`).",
 )
-@global_options
+@global_options(only=("regions",))
 @click.pass_obj
 def serve(
     globals_, port, faults, creating_seconds, update_seconds, sweep_interval, quiet, no_controller
@@ -87,6 +95,8 @@ def serve(
         on_record=on_record,
         controller_enabled=not no_controller,
     )
+    where = f"{region} and spokes in {', '.join(spokes)}" if spokes else region
+    click.echo(f"starting the local cloud on 127.0.0.1:{port}, deploying the stack in {where}...", err=True)
     try:
         cloud.start()
     except OSError as exc:
@@ -108,3 +118,36 @@ def serve(
     stop.wait()
     click.echo("stopping...", err=True)
     cloud.stop()
+
+
+@group.command("audit-lines")
+@click.option("--cluster", required=True, help="The cluster whose log group receives the lines.")
+@click.option("--count", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--seed", type=int, default=None, help="The same seed writes the same lines.")
+@global_options(only=("regions", "profile", "endpoint_url"))
+@click.pass_obj
+def audit_lines(globals_, cluster, count, seed) -> None:
+    """Write realistic Kubernetes audit log lines (API calls, and the health checks and early stages
+    the standard pattern drops) into CLUSTER's log group on the local cloud, as its API server
+    would; then `eks-audit tail --cluster CLUSTER` shows what reaches the consumer."""
+    import time
+
+    from eks_audit.names import log_group_name
+    from eks_audit_local.audit_lines import generate
+
+    from .session import Aws
+
+    endpoint = globals_.endpoint_url or "http://127.0.0.1:4566"
+    region = (globals_.regions or ("us-east-1",))[0]
+    logs = Aws(globals_.profile, endpoint, globals_.regions).client("logs", region)
+    group, stream = log_group_name(cluster), f"kube-apiserver-audit-{int(time.time())}"
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    lines = generate(count, seed=seed)
+    now = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": now + i, "message": line.text} for i, line in enumerate(lines)],
+    )
+    kept = sum(1 for line in lines if line.kept)
+    click.echo(f"wrote {count} lines to {group} ({stream}) in {region}: the standard pattern keeps {kept}")

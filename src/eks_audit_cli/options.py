@@ -116,8 +116,13 @@ def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], No
     return callback
 
 
-def global_options(command: Callable) -> Callable:
-    """Declare the global options on a group or command; they fill the shared Globals."""
+def global_options(command: Callable | None = None, *, only: tuple[str, ...] | None = None) -> Callable:
+    """Declare the global options on a group or command; they fill the shared Globals. A command
+    declares `only` those it uses (`@global_options(only=("regions",))`): an option that would do
+    nothing is not offered after the command."""
+    if command is None:
+        return lambda decorated: global_options(decorated, only=only)
+    names = ("regions", "profile", "endpoint_url", "json")
     options = [
         click.option(
             "--region",
@@ -149,8 +154,9 @@ def global_options(command: Callable) -> Callable:
             help="Machine-readable JSON output.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
+    for name, option in reversed(list(zip(names, options, strict=True))):
+        if only is None or name in only:
+            command = option(command)
     return command
 
 

@@ -16,8 +16,9 @@ from eks_audit.sweep import list_cluster_names
 from . import delivery_health, pipeline_parts
 from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, render_table, with_delivery
-from .errors import is_fatal
+from .errors import CANNOT_RUN, is_fatal
 from .options import global_options, home_region_option
+from .scope import no_stack_anywhere, regions_to_look
 from .session import Aws
 from .stack import DEFAULT_STACK_NAME, Deployments, StackNotFound, placeholder_settings
 
@@ -50,21 +51,27 @@ def region_status(
         return result
     if not clusters:
         return result
+    uncovered = None
     try:
         settings = deployments.settings_for(region)
         result.stack = deployments.stack_name
     except StackNotFound as exc:
-        result.problem = str(exc)
+        result.problem = uncovered = str(exc)
         settings = placeholder_settings(region)
     api = aws.cluster_api(region)
     result.rows = in_parallel(
         lambda name: cluster_row(api, settings, name, region), sorted(clusters), workers=4
     )
+    if uncovered:  # no stack covers the region: nothing here ships, whatever the cluster's state
+        result.rows = [
+            replace(row, verdict="uncovered", reason=uncovered) if row.verdict != "gone" else row
+            for row in result.rows
+        ]
     home = deployments.home_of(region) if result.stack else None
     if result.stack and window_s:
         topic = home.topic_name(region) if home is not None else None
         add_delivery(aws.client("cloudwatch", region), result, settings, int(window_s), topic)
-    if home is not None:
+    if home is not None and {"BucketName", "TopicArn"} <= home.outputs.keys():
         account = settings.firehose_arn.split(":")[4]
         topic_arn = f"arn:aws:sns:{region}:{account}:{home.topic_name(region)}"
         bucket, _prefix = home.delivery_location(region)
@@ -107,6 +114,20 @@ def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int, topi
     result.pipeline = delivery_health.pipeline(cloudwatch, stream, window_s, topic_name=topic)
     if result.pipeline["problem"]:
         result.add_problem(f"delivery pipeline: {result.pipeline['problem']}")
+
+
+def keep_named_clusters_where_they_are(results: list[RegionStatus], names: tuple[str, ...]) -> list[str]:
+    """A named cluster is shown in the regions that hold it ("gone" rows elsewhere are dropped);
+    the names no region holds are returned (not found)."""
+    if not names:
+        return []
+    where = {
+        name: {row.region for r in results for row in r.rows if row.cluster == name and row.verdict != "gone"}
+        for name in names
+    }
+    for result in results:
+        result.rows = [row for row in result.rows if not (row.verdict == "gone" and row.cluster in where)]
+    return [name for name in names if not where[name]]
 
 
 def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
@@ -160,11 +181,26 @@ def command(globals_, stack_name, clusters, home_region, window, pending_grace) 
     aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
     regions = aws.regions()
     deployments = aws.deployments(stack_name, regions, home_region)
-    results = in_parallel(lambda region: region_status(aws, region, deployments, clusters, window_s), regions)
+    if not deployments.homes:
+        click.echo(no_stack_anywhere(stack_name, regions), err=True)
+        sys.exit(CANNOT_RUN)
+    regions = regions_to_look(regions, bool(globals_.regions), clusters, deployments)
+    if len(regions) > 1:  # progress on standard error, terminal or not (CI logs, pipes)
+        click.echo(f"eks-audit status: looking at {len(regions)} regions", err=True)
+
+    def look(region: str) -> RegionStatus:
+        result = region_status(aws, region, deployments, clusters, window_s)
+        if len(regions) > 1:
+            click.echo(f"  {region}: {len(result.rows)} clusters", err=True)
+        return result
+
+    results = in_parallel(look, regions)
+    not_found = keep_named_clusters_where_they_are(results, clusters)
     now = datetime.now(UTC)
     rows = [row for result in results for row in result.rows]
     attention = [row for row in rows if needs_attention(row, pending_grace, now)]
     problems = [f"{r.region}: {r.problem}" for r in results if r.problem]
+    problems += [f"{name}: not found in {', '.join(regions)}" for name in not_found]
     summary = dict(Counter(row.verdict for row in rows))
     ok = not attention and not problems
     if globals_.json:

@@ -1,7 +1,8 @@
 """`eks-audit tail`: follow what is delivered to the consumer, one audit event JSON per line, as the
 objects arrive: the end-to-end proof, in a real account, that a `kubectl` command just run reaches
 the consumer. Reads the covered regions' buckets (ListBucket, GetObject: nothing else), every gzip
-member of each new object, control messages skipped.
+member of each new object, control messages skipped. With --cluster, one DescribeLogGroups per
+region first, to say so at once when the cluster has no log yet.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import click
+from botocore.exceptions import ClientError
 
 from eks_audit.delivery import Problem, iter_log_events
 from eks_audit.names import log_group_name
@@ -47,6 +49,15 @@ class Follower:
         return sorted(found, key=lambda item: (item[3], item[2]))
 
 
+def has_log_group(logs, name: str) -> bool:
+    """Whether the log group exists (True when the look is refused: then nothing is claimed)."""
+    try:
+        found = logs.describe_log_groups(logGroupNamePrefix=name).get("logGroups", [])
+    except ClientError:
+        return True
+    return any(group["logGroupName"] == name for group in found)
+
+
 @click.command("tail")
 @click.option("--cluster", "clusters", multiple=True, help="Only these clusters' events (repeatable).")
 @click.option(
@@ -68,7 +79,7 @@ class Follower:
 )
 @click.option("--stack-name", default=DEFAULT_STACK_NAME, show_default=True, envvar="EKS_AUDIT_STACK")
 @home_region_option
-@global_options
+@global_options(only=("regions", "profile", "endpoint_url"))
 @click.pass_obj
 def command(globals_, clusters, since, max_events, with_metadata, interval, stack_name, home_region) -> None:
     """Follow what is delivered to the consumer and print each audit event as it arrives (every region
@@ -96,6 +107,14 @@ def command(globals_, clusters, since, max_events, with_metadata, interval, stac
         lambda region: aws.client("s3", region), locations, datetime.now(UTC) - timedelta(seconds=since_s)
     )
     click.echo(f"following {', '.join(f's3://{b}/{p}' for _, b, p in locations)} (Ctrl-C stops)", err=True)
+    for name in clusters:  # say so now, rather than wait in silence for what cannot come
+        regions = sorted({region for region, _, _ in locations})
+        if not any(has_log_group(aws.client("logs", region), log_group_name(name)) for region in regions):
+            click.echo(
+                f"eks-audit tail: cluster {name} has no log group ({log_group_name(name)}) in "
+                f"{', '.join(regions)} yet: waiting for its first events",
+                err=True,
+            )
     out, printed = sys.stdout.buffer, 0
     try:
         while True:

@@ -25,11 +25,21 @@ def run(*args, input=None, env=None):
 def test_global_options_work_after_the_command_as_before_it(tmp_path):
     event = tmp_path / "request.json"
     event.write_text(json.dumps({"cluster": "payments"}))
-    before = run("--region", "eu-west-1", "--json", "explain", str(event))
-    after = run("explain", str(event), "--region", "eu-west-1", "--json")
+    before = run("--region", "eu-west-1", "explain", str(event))
+    after = run("explain", str(event), "--region", "eu-west-1")
     assert before.exit_code == after.exit_code == 0
     assert before.output == after.output
     assert json.loads(after.output)["region"] == "eu-west-1"
+    log = tmp_path / "one.log"
+    log.write_text(KEPT + "\n")
+    assert json.loads(run("filter-test", str(log), "--json").output)["lines"] == 1  # --json after, too
+
+
+def test_an_option_that_would_do_nothing_is_not_offered_after_the_command(tmp_path):
+    event = tmp_path / "request.json"
+    event.write_text(json.dumps({"cluster": "payments"}))
+    result = run("explain", str(event), "--profile", "prod")  # explain calls no AWS API
+    assert result.exit_code == 2 and "No such option '--profile'" in result.stderr
 
 
 def test_no_network_is_one_line_and_a_non_zero_exit(monkeypatch):

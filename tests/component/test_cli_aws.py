@@ -15,6 +15,7 @@ from tests.conftest import REGION, create_cluster
 
 @pytest.fixture
 def stack(settings):
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="eks-audit-topic")["TopicArn"]
     register_stack(
         boto3.client("cloudformation", region_name=REGION),
         "eks-audit",
@@ -23,6 +24,8 @@ def stack(settings):
             "LogsRoleArn": settings.logs_role_arn,
             "FilterName": settings.filter_name,
             "FilterPattern": settings.filter_pattern,
+            "BucketName": "eks-audit-bucket",  # the pipeline conftest's settings fixture made
+            "TopicArn": topic,
         },
         {"IncludeClusters": ".*", "ExcludeClusters": "scratch-.*"},
     )
@@ -70,15 +73,15 @@ def test_status_pending_within_grace_is_fine_past_it_is_not(stack, clock):
     create_cluster("young")  # CREATING, just created
     run("backfill", "--cluster", "young", "--wait", "0")
     assert run("status").exit_code == 0
-    assert run("status", "--pending-grace", "-1").exit_code == 1
+    assert run("status", "--pending-grace", "0").exit_code == 1
 
 
 def test_status_without_a_stack_says_how_to_deploy(settings):
     create_cluster("orphan")
     result = run("status")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # nothing to judge coverage by: the command cannot run
     assert "no eks-audit stack named 'eks-audit' in us-east-1" in result.stderr
-    assert "sam deploy --guided --region us-east-1" in result.stderr
+    assert "sam build && sam deploy --guided" in result.stderr
 
 
 def test_status_across_regions(stack, clock):
@@ -125,7 +128,7 @@ def test_backfill_dry_run_changes_nothing_even_before_the_stack(settings, clock)
     assert "no stack yet" in result.stderr
     assert boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"] == []
     real = run("backfill")
-    assert real.exit_code == 1 and "sam deploy" in real.stderr
+    assert real.exit_code == 2 and "sam deploy" in real.stderr
 
 
 def test_backfill_reports_conflicts_and_exits_1(stack, clock):
@@ -141,9 +144,27 @@ def test_backfill_reports_conflicts_and_exits_1(stack, clock):
             destinationArn=stack.firehose_arn,
             roleArn=stack.logs_role_arn,
         )
+    dry_run = run("backfill", "--dry-run")
+    assert dry_run.exit_code == 1 and "crowded: conflict" in dry_run.stdout  # as the real run will say
     result = run("backfill", "--wait", "0")
     assert result.exit_code == 1
     assert "crowded: conflict" in result.stdout and "x, y" in result.stdout
+
+
+def test_decode_of_a_prefix_with_no_objects_is_nothing_to_read(aws):
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="empty")
+    result = run("decode", "s3://empty/eks_audit_logs/")
+    assert result.exit_code == 2 and "no objects under s3://empty/eks_audit_logs/" in result.stderr
+
+
+def test_status_says_an_opted_out_cluster_still_ships(stack, clock):
+    onboard("leaving", clock)
+    eks = boto3.client("eks", region_name=REGION)
+    eks.tag_resource(
+        resourceArn=eks.describe_cluster(name="leaving")["cluster"]["arn"], tags={"eks-audit:skip": "true"}
+    )
+    (row,) = [c for r in json.loads(run("--json", "status").output)["regions"] for c in r["clusters"]]
+    assert row["verdict"] == "skipped" and "still shipping" in row["reason"]
 
 
 def test_decode_reads_s3_objects_and_prefixes(aws):

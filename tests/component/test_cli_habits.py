@@ -52,7 +52,7 @@ def test_region_names_come_from_botocores_partition_data():
 def test_the_later_of_two_values_wins(tmp_path):
     event = tmp_path / "request.json"
     event.write_text(json.dumps({"cluster": "payments"}))
-    result = run("--region", "eu-west-1", "explain", str(event), "--region", "ap-south-1", "--json")
+    result = run("--region", "eu-west-1", "explain", str(event), "--region", "ap-south-1")
     assert result.exit_code == 0 and json.loads(result.output)["region"] == "ap-south-1"
 
 

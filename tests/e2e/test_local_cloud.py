@@ -250,3 +250,28 @@ def test_the_controllers_own_calls_come_back_as_echoes_and_are_dropped(cloud):
     assert cloud.wait_until(
         lambda: {"CreateLogGroup", "PutSubscriptionFilter", "UpdateClusterConfig"} <= echoes(), 5
     )
+
+
+def test_audit_lines_writes_realistic_lines_into_a_clusters_log_group(cloud):
+    from click.testing import CliRunner
+
+    from eks_audit_cli.main import cli
+
+    cloud.client("eks").create_cluster(name="lines", roleArn=ROLE, resourcesVpcConfig={})
+    assert cloud.wait_until(lambda: audit_on(cloud, "lines"), 20)
+    args = [
+        "local",
+        "audit-lines",
+        "--cluster",
+        "lines",
+        "--count",
+        "50",
+        "--seed",
+        "3",
+        "--endpoint-url",
+        cloud.endpoint,
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0 and "wrote 50 lines to /aws/eks/lines/cluster" in result.stdout
+    events = cloud.client("logs").filter_log_events(logGroupName="/aws/eks/lines/cluster")["events"]
+    assert len(events) == 50 and all(json.loads(e["message"])["kind"] == "Event" for e in events)

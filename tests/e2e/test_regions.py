@@ -272,3 +272,66 @@ def test_the_consumer_check_names_a_region_whose_notifications_do_not_reach_the_
     regions = {r["region"]: r for r in report["stacks"][0]["regions"]}
     assert code == 1 and regions[HOME]["notified"] and not regions[SPOKE]["notified"]
     assert "does not deliver to the relay queue" in " ".join(regions[SPOKE]["problems"])
+
+
+def run_cli(cloud, *args):
+    result = CliRunner().invoke(cli, [*args, "--endpoint-url", cloud.endpoint])
+    return result
+
+
+def test_a_cluster_named_without_a_region_is_found_where_it_is(cloud):
+    assert cloud.wait_until(lambda: audit_on(cloud, SPOKE, f"c-{SPOKE}"), 20)
+    result = run_cli(cloud, "status", "--json", "--cluster", f"c-{SPOKE}")
+    data = json.loads(result.stdout)
+    rows = [(row["region"], row["cluster"]) for region in data["regions"] for row in region["clusters"]]
+    assert rows == [(SPOKE, f"c-{SPOKE}")] and result.exit_code == 0, result.stderr
+    assert [r["region"] for r in data["regions"]] == [SPOKE]  # only the covered regions were asked
+
+
+@pytest.mark.parametrize("command", [["status"], ["backfill"], ["backfill", "--dry-run"]])
+def test_a_name_found_nowhere_is_not_found(cloud, command):
+    result = run_cli(cloud, *command, "--cluster", "no-such-cluster")
+    assert result.exit_code == 1
+    assert "no-such-cluster: not found in us-east-1, eu-west-1" in result.output + result.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["backfill"]])
+def test_a_stack_name_that_exists_nowhere_is_no_stack(cloud, command):
+    result = run_cli(cloud, *command, "--stack-name", "no-such-stack", "--region", HOME)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("eks-audit: no eks-audit stack named 'no-such-stack'")
+
+
+def test_a_region_no_stack_covers_is_uncovered_in_status_and_in_both_backfills(cloud):
+    outside = "ap-south-1"
+    cloud.client("eks", outside).create_cluster(name="mumbai", roleArn=ROLE, resourcesVpcConfig={})
+    status = run_cli(cloud, "status", "--json", "--regions", f"{HOME},{outside}", "--cluster", "mumbai")
+    (row,) = [row for region in json.loads(status.stdout)["regions"] for row in region["clusters"]]
+    assert status.exit_code == 1 and row["verdict"] == "uncovered"
+    for dry_run in ([], ["--dry-run"]):
+        backfill = run_cli(cloud, "backfill", "--regions", outside, *dry_run)
+        assert (
+            backfill.exit_code == 1
+            and f"uncovered: no eks-audit stack named 'eks-audit' covers {outside}" in backfill.stderr
+        )
+
+
+def test_status_over_several_regions_says_its_progress(cloud):
+    result = run_cli(cloud, "status", "--regions", f"{HOME},{SPOKE}")
+    assert "eks-audit status: looking at 2 regions" in result.stderr
+    assert f"  {HOME}: " in result.stderr and f"  {SPOKE}: " in result.stderr
+
+
+def test_tail_of_a_cluster_that_has_no_log_says_so_at_once(cloud, monkeypatch):
+    from eks_audit_cli import tail
+
+    def interrupt(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tail.time, "sleep", interrupt)
+    result = run_cli(cloud, "tail", "--cluster", "no-log-yet", "--regions", f"{HOME},{SPOKE}")
+    assert result.exit_code == 130
+    assert (
+        "cluster no-log-yet has no log group (/aws/eks/no-log-yet/cluster) in eu-west-1, us-east-1 yet"
+        in result.stderr
+    )

@@ -69,6 +69,7 @@ def test_serve_prints_ready_serves_clients_and_stops_on_interrupt(tmp_path):
             time.sleep(0.1)
         assert [f["filterName"] for f in found["subscriptionFilters"]] == ["eks-audit"]
     stderr = (tmp_path / "stderr").read_text()
+    assert stderr.startswith("starting the local cloud on 127.0.0.1:")  # said before the wait, not after
     assert "stopping" in stderr
     assert "controller: from-a-client" in stderr
 

@@ -215,3 +215,11 @@ def test_failed_update_reason_carries_the_errors():
         SETTINGS,
     )
     assert "u-2 Failed: AccessDenied: no" in plan.reason
+
+
+def test_an_opted_out_cluster_that_still_ships_says_so():
+    shipping = make_plan(observed(tags={"eks-audit:skip": "true"}), SETTINGS)
+    assert shipping.verdict is Verdict.SKIPPED and not shipping.actions
+    assert "still shipping: our filter 'eks-audit' and audit logging are in place" in shipping.reason
+    stopped = make_plan(observed(tags={"eks-audit:skip": "true"}, filters=(DATADOG,)), SETTINGS)
+    assert stopped.verdict is Verdict.SKIPPED and "still shipping" not in stopped.reason

@@ -33,6 +33,13 @@ def make_plan(observed: Observed, settings: Settings) -> Plan:
     if not settings.name_in_scope(observed.cluster):
         return plan(Verdict.SKIPPED, "name excluded by the include/exclude patterns")
     if str(observed.tags.get(SKIP_TAG, "")).strip().lower() == "true":
+        # opting out changes nothing by itself (docs/architecture.md): say when it still ships
+        if any(f.name == settings.filter_name for f in observed.filters) and observed.audit_enabled:
+            return plan(
+                Verdict.SKIPPED,
+                f"opted out with tag {SKIP_TAG}=true, still shipping: our filter {settings.filter_name!r} "
+                "and audit logging are in place (delete the filter to stop)",
+            )
         return plan(Verdict.SKIPPED, f"opted out with tag {SKIP_TAG}=true")
     if observed.status == "DELETING":
         return plan(Verdict.GONE, "cluster is being deleted")

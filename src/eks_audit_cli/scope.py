@@ -1,0 +1,22 @@
+"""Which regions and stacks a command looks at, shared by `status` and `backfill`."""
+
+from __future__ import annotations
+
+from .stack import Deployments
+
+
+def no_stack_anywhere(stack_name: str, regions: list[str]) -> str:
+    return (
+        f"eks-audit: no eks-audit stack named {stack_name!r} in {', '.join(regions)} or its home: deploy it "
+        "(`sam build && sam deploy --guided`), or name yours with --stack-name"
+    )
+
+
+def regions_to_look(
+    regions: list[str], asked: bool, names: tuple[str, ...], deployments: Deployments
+) -> list[str]:
+    """With --cluster and no --region, the regions the deployments cover: a cluster anywhere else
+    ships nowhere, and every other enabled region would only be asked in vain."""
+    if names and not asked:
+        return list(dict.fromkeys(r for home in deployments.homes.values() for r in home.covered_regions))
+    return regions
