@@ -86,3 +86,17 @@ def put_audit_lines(
         logStreamName=stream,
         logEvents=[{"timestamp": int(time.time() * 1000), "message": text} for text in texts],
     )
+
+
+def crowd_log_group(logs, cluster: str, settings, names: tuple[str, ...] = ("a", "b")) -> None:
+    """Create the cluster's log group holding foreign filters only (two fill it: AWS's limit)."""
+    group = f"/aws/eks/{cluster}/cluster"
+    logs.create_log_group(logGroupName=group)
+    for name in names:
+        logs.put_subscription_filter(
+            logGroupName=group,
+            filterName=name,
+            filterPattern="",
+            destinationArn=settings.firehose_arn,
+            roleArn=settings.logs_role_arn,
+        )

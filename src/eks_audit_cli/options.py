@@ -8,6 +8,7 @@ what it parses lands in the same `Globals` object, so the commands read one plac
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,13 +50,28 @@ def known_regions() -> set[str]:
     }
 
 
+def region_patterns() -> list[re.Pattern[str]]:
+    """Each partition's regionRegex from botocore's partition data: the shape of its region names."""
+    import botocore.session
+
+    return [
+        re.compile(p["regionRegex"])
+        for p in botocore.session.get_session().get_data("endpoints")["partitions"]
+    ]
+
+
 def region_problem(region: str, known: set[str]) -> str | None:
-    """Why `region` names no AWS region, with the nearest name; None when it does."""
+    """Why `region` names no AWS region, with the nearest name; None when it does. A name of a
+    partition's shape that is no typo of a known one (only its number differs, or it is far from
+    every known name) may be a region newer than this botocore: AWS, not this check, decides."""
     if region in known or region == "all":
         return None
     if region.lower() in known:
         return f"no region named {region!r}: region names are lower case ({region.lower()})"
-    distance, nearest = min((edit_distance(region.lower(), name), name) for name in known)
+    distance, nearest = min((edit_distance(region, name), name) for name in known)
+    typo = distance <= 2 and region.rsplit("-", 1)[0] != nearest.rsplit("-", 1)[0]
+    if not typo and any(pattern.match(region) for pattern in region_patterns()):
+        return None
     hint = f": did you mean {nearest}?" if distance <= 2 else " (see `aws ec2 describe-regions`)"
     return f"no region named {region!r}{hint}"
 

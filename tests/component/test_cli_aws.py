@@ -11,6 +11,7 @@ from eks_audit.delivery import control_record, encode_record
 from eks_audit_cli.main import cli
 from eks_audit_local.server import register_stack
 from tests.conftest import REGION, create_cluster
+from tests.helpers import crowd_log_group
 
 
 @pytest.fixture
@@ -134,16 +135,7 @@ def test_backfill_dry_run_changes_nothing_even_before_the_stack(settings, clock)
 def test_backfill_reports_conflicts_and_exits_1(stack, clock):
     create_cluster("crowded")
     clock.advance(300)
-    logs = boto3.client("logs", region_name=REGION)
-    logs.create_log_group(logGroupName="/aws/eks/crowded/cluster")
-    for name in ("x", "y"):
-        logs.put_subscription_filter(
-            logGroupName="/aws/eks/crowded/cluster",
-            filterName=name,
-            filterPattern="",
-            destinationArn=stack.firehose_arn,
-            roleArn=stack.logs_role_arn,
-        )
+    crowd_log_group(boto3.client("logs", region_name=REGION), "crowded", stack, ("x", "y"))
     dry_run = run("backfill", "--dry-run")
     assert dry_run.exit_code == 1 and "crowded: conflict" in dry_run.stdout  # as the real run will say
     result = run("backfill", "--wait", "0")

@@ -49,6 +49,12 @@ def test_region_names_come_from_botocores_partition_data():
     assert edit_distance("us-esat-1", "us-east-1") == 1  # a transposition is one typo
 
 
+def test_a_region_newer_than_botocores_data_is_left_to_aws():
+    known = known_regions()
+    assert region_problem("eu-west-9", known) is None  # the shape of a region, only the number new
+    assert region_problem("eu-wets-1", known) == "no region named 'eu-wets-1': did you mean eu-west-1?"
+
+
 def test_the_later_of_two_values_wins(tmp_path):
     event = tmp_path / "request.json"
     event.write_text(json.dumps({"cluster": "payments"}))

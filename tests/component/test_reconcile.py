@@ -6,6 +6,7 @@ import pytest
 from eks_audit.model import Action, Verdict
 from eks_audit.reconcile import reconcile
 from tests.conftest import REGION, create_cluster
+from tests.helpers import crowd_log_group
 
 
 def state(name: str):
@@ -103,17 +104,7 @@ def test_drift_is_repaired_and_foreign_filters_are_untouched(api, settings, cloc
 def test_full_log_group_is_a_conflict_and_audit_is_still_enabled(api, settings, clock):
     create_cluster("crowded")
     clock.advance(300)
-    logs = boto3.client("logs", region_name=REGION)
-    group = "/aws/eks/crowded/cluster"
-    logs.create_log_group(logGroupName=group)
-    for name in ("datadog", "splunk"):
-        logs.put_subscription_filter(
-            logGroupName=group,
-            filterName=name,
-            filterPattern="",
-            destinationArn=settings.firehose_arn,
-            roleArn=settings.logs_role_arn,
-        )
+    crowd_log_group(boto3.client("logs", region_name=REGION), "crowded", settings, ("datadog", "splunk"))
 
     outcome = reconcile(api, settings, "crowded", REGION)
     assert outcome.verdict is Verdict.CONFLICT

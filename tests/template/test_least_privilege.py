@@ -28,7 +28,7 @@ from eks_audit_local.template import TEMPLATE, Context
 from tests import iam_proof
 from tests.conftest import ACCOUNT, REGION, FakeClock, create_cluster, load_handler, make_pipeline, sqs_event
 from tests.conftest import Context as LambdaContext
-from tests.helpers import CloudFormationResponses, loopback, sample
+from tests.helpers import CloudFormationResponses, crowd_log_group, loopback, sample
 
 FUNCTIONS = list(iam_proof.FUNCTIONS.values())
 PREFIX = "eks-audit-00000000"
@@ -107,18 +107,9 @@ def role_statements(function: str, context: Context) -> list[dict]:
 
 def run_reconciler_flows(settings, clock: FakeClock) -> None:
     reconciler = load_handler("reconciler")
-    logs = boto3.client("logs", region_name=REGION)
     create_cluster("payments-prod")
     create_cluster("crowded")
-    logs.create_log_group(logGroupName="/aws/eks/crowded/cluster")
-    for name in ("a", "b"):
-        logs.put_subscription_filter(
-            logGroupName="/aws/eks/crowded/cluster",
-            filterName=name,
-            filterPattern="",
-            destinationArn=settings.firehose_arn,
-            roleArn=settings.logs_role_arn,
-        )
+    crowd_log_group(boto3.client("logs", region_name=REGION), "crowded", settings)
     event = sqs_event(sample("eks-create-cluster"), {"cluster": "crowded", "region": REGION})
     reconciler.handler(event, LambdaContext())
     clock.advance(300)
