@@ -72,22 +72,13 @@ def region_status(
         topic = home.topic_name(region) if home is not None else None
         add_delivery(aws.client("cloudwatch", region), result, settings, int(window_s), topic)
     if home is not None and {"BucketName", "TopicArn"} <= home.outputs.keys():
-        account = settings.firehose_arn.split(":")[4]
-        topic_arn = f"arn:aws:sns:{region}:{account}:{home.topic_name(region)}"
+        partition, account = settings.firehose_arn.split(":")[1], settings.firehose_arn.split(":")[4]
+        topic_arn = f"arn:{partition}:sns:{region}:{account}:{home.topic_name(region)}"
         bucket, _prefix = home.delivery_location(region)
         broken = pipeline_parts.broken_parts(aws.client, region, settings.firehose_arn, topic_arn, bucket)
         if broken:
-            cannot = "; ".join(broken)
-            result.add_problem(f"delivery pipeline broken: {cannot}")
-            said = f"nothing can be delivered: {cannot}"
-            result.rows = [
-                replace(row, verdict="silent", reason=f"configured, but {said}")
-                if row.verdict == "compliant"
-                else replace(row, reason=f"{row.reason}; {said}")
-                if row.verdict == "silent"
-                else row
-                for row in result.rows
-            ]
+            result.add_problem(f"delivery pipeline broken: {'; '.join(broken)}")
+            result.rows = with_broken_pipeline(result.rows, broken)
     if result.stack and (refusal := pattern_refusal(aws.client("logs", region), settings.filter_pattern)):
         # AWS's engine is the judge: the controller's PutSubscriptionFilter gets the same answer
         refused = f"CloudWatch Logs refuses the stack's FilterPattern: {refusal}"
@@ -114,6 +105,19 @@ def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int, topi
     result.pipeline = delivery_health.pipeline(cloudwatch, stream, window_s, topic_name=topic)
     if result.pipeline["problem"]:
         result.add_problem(f"delivery pipeline: {result.pipeline['problem']}")
+
+
+def with_broken_pipeline(rows: list[Row], broken: list[str]) -> list[Row]:
+    """A broken part of the pipeline: every compliant cluster is silent, the part named."""
+    said = f"nothing can be delivered: {'; '.join(broken)}"
+    return [
+        replace(row, verdict="silent", reason=f"configured, but {said}")
+        if row.verdict == "compliant"
+        else replace(row, reason=f"{row.reason}; {said}")
+        if row.verdict == "silent"
+        else row
+        for row in rows
+    ]
 
 
 def keep_named_clusters_where_they_are(results: list[RegionStatus], names: tuple[str, ...]) -> list[str]:
