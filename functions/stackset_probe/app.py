@@ -7,7 +7,6 @@ throwaway StackSet. Thin: ask the library, answer CloudFormation.
 from __future__ import annotations
 
 import os
-import time
 
 from aws_lambda_powertools import Logger
 
@@ -34,9 +33,8 @@ def handler(event: dict, context) -> None:
     probe = probe_for(event)
     regions = [r for r in event["ResourceProperties"].get("Regions", "").split(",") if r]
 
-    def work() -> dict[str, str]:
-        seconds = context.get_remaining_time_in_millis() / 1000 - cfn_response.ANSWER_RESERVE_SECONDS - 1
-        deadline = time.monotonic() + seconds
+    def work(deadline: float) -> dict[str, str]:
+        deadline -= 1  # finish before run_before_deadline gives up
         if event["RequestType"] == "Delete":
             probe.remove(deadline)
             return {}

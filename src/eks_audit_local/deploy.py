@@ -405,7 +405,7 @@ def stack_instance_refusal(stack: Stack, p: dict[str, Any], region: str) -> str 
     trusted by CloudFormation, under its regional principal in an opt-in region; the execution role
     must allow what the handlers of the instance template's resources call (handler_permissions)."""
     from . import regions_overlay
-    from .handler_permissions import missing_permissions
+    from .handler_permissions import as_list, missing_permissions
 
     iam = stack.region_clients("iam", stack.context.region)
     admin = p["AdministrationRoleARN"].rsplit("/", 1)[1]
@@ -417,7 +417,7 @@ def stack_instance_refusal(stack: Stack, p: dict[str, Any], region: str) -> str 
     trusted = [
         service
         for statement in trust["Statement"]
-        for service in _as_list(statement.get("Principal", {}).get("Service"))
+        for service in as_list(statement.get("Principal", {}).get("Service"))
     ]
     if principal not in trusted:
         return f"the administration role {admin} does not trust {principal}"
@@ -432,12 +432,6 @@ def stack_instance_refusal(stack: Stack, p: dict[str, Any], region: str) -> str 
             f"which the {why[0]} handler calls{others}"
         )
     return None
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
 
 
 def _stack_set(stack: Stack, name: str, p: dict[str, Any]) -> None:
@@ -473,8 +467,6 @@ def _enabled_regions(stack: Stack, name: str, p: dict[str, Any]) -> None:
     from eks_audit.regions import resolve_coverage
 
     coverage = resolve_coverage(stack.clients("ec2"), stack.context.region, p["SpokeRegions"])
-    if not coverage.spokes:
-        raise ValueError(f"{name}: no region but {stack.context.region} to cover")
     for attribute, value in coverage.attributes().items():
         stack.context.attributes[(name, attribute)] = value
     stack.context.refs[name] = "eks-audit-enabled-regions"

@@ -37,10 +37,11 @@ def required_permissions(template: Mapping[str, Any], region: str = "us-east-1")
     return needed
 
 
-def _listed(value: str | Iterable[str] | None) -> list[str]:
+def as_list(value: Any) -> list[Any]:
+    """An IAM policy field (a string or a list of them, or absent) as a list."""
     if value is None:
         return []
-    return [value] if isinstance(value, str) else list(value)
+    return [value] if isinstance(value, (str, dict)) else list(value)
 
 
 def allows(statements: Iterable[Mapping[str, Any]], action: str) -> bool:
@@ -50,7 +51,7 @@ def allows(statements: Iterable[Mapping[str, Any]], action: str) -> bool:
         for statement in statements
         if any(
             fnmatch.fnmatchcase(action.lower(), pattern.lower())
-            for pattern in _listed(statement.get("Action"))
+            for pattern in as_list(statement.get("Action"))
         )
     }
     return "Allow" in effects and "Deny" not in effects

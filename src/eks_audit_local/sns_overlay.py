@@ -18,6 +18,7 @@ from collections import Counter
 from typing import Any
 
 from . import regions_overlay
+from .handler_permissions import as_list
 
 DROPPED: Counter[str] = Counter()  # topic ARN -> notifications dropped
 _installed = False
@@ -28,21 +29,17 @@ def admits(policy_json: str | None, principal: str, topic_arn: str) -> bool:
     for statement in json.loads(policy_json or "{}").get("Statement", []):
         if statement.get("Effect") != "Allow":
             continue
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if not any(fnmatch.fnmatch("sqs:sendmessage", a.lower()) for a in actions):
+        if not any(fnmatch.fnmatch("sqs:sendmessage", a.lower()) for a in as_list(statement.get("Action"))):
             continue
-        services = statement.get("Principal", {})
-        services = services.get("Service", []) if isinstance(services, dict) else []
-        services = [services] if isinstance(services, str) else services
+        principals = statement.get("Principal", {})
+        services = as_list(principals.get("Service")) if isinstance(principals, dict) else []
         if principal not in services:
             continue
         condition = statement.get("Condition", {})
         sources = {**condition.get("ArnLike", {}), **condition.get("ArnEquals", {})}.get("aws:SourceArn")
         if sources is None:
             return True
-        sources = [sources] if isinstance(sources, str) else sources
-        if any(fnmatch.fnmatchcase(topic_arn, pattern) for pattern in sources):
+        if any(fnmatch.fnmatchcase(topic_arn, pattern) for pattern in as_list(sources)):
             return True
     return False
 

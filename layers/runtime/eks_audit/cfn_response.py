@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import json
+import time
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +25,8 @@ MAX_BODY_BYTES = 4096
 ANSWER_RESERVE_SECONDS = 5.0  # kept back from the function's timeout for the answer itself
 ANSWER_TIMEOUT_SECONDS = 4.0
 
-Work = Callable[[], dict[str, str]]
+# the work gets its deadline (time.monotonic()) and returns the resource's data
+Work = Callable[[float], dict[str, str]]
 
 
 class DeadlineExceeded(TimeoutError):
@@ -32,10 +34,11 @@ class DeadlineExceeded(TimeoutError):
 
 
 def run_before_deadline(work: Work, seconds: float) -> dict[str, str]:
-    """`work()`'s data, or DeadlineExceeded once `seconds` have passed (the work's thread is left
-    behind: the answer matters more, and Lambda freezes the environment once the handler returns)."""
+    """`work(deadline)`'s data, or DeadlineExceeded once `seconds` have passed (the work's thread is
+    left behind: the answer matters more, and Lambda freezes the environment once the handler returns)."""
+    deadline = time.monotonic() + seconds
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(contextvars.copy_context().run, work)  # the caller's context goes along
+    future = pool.submit(contextvars.copy_context().run, work, deadline)  # the caller's context goes along
     pool.shutdown(wait=False)
     try:
         return future.result(timeout=max(seconds, 0.0))

@@ -25,11 +25,6 @@ def enabled_regions(ec2: Any) -> list[str]:
     return sorted(r["RegionName"] for r in described if r.get("OptInStatus") != NOT_OPTED_IN)
 
 
-def spoke_regions(ec2: Any, home: str) -> list[str]:
-    """Every enabled region but the home one."""
-    return [region for region in enabled_regions(ec2) if region != home]
-
-
 @dataclass(frozen=True)
 class Coverage:
     """The spoke regions of a deployment and which of its regions (home included) are opt-in ones."""
@@ -75,5 +70,7 @@ def resolve_coverage(ec2: Any, home: str, requested: str) -> Coverage:
                 "it (AWS Account Management, Regions) or take it out of SpokeRegions"
             )
         spokes = [r for r in named if r != home]
+    if not spokes:
+        raise RegionsError(f"no region but {home} to cover: set SpokeRegions to empty")
     opted_in = tuple(r for r in (home, *spokes) if statuses.get(r) == OPTED_IN)
     return Coverage(home=home, spokes=tuple(spokes), opted_in=opted_in)
