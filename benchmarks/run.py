@@ -32,6 +32,7 @@ from eks_audit_local.audit_lines import generate
 from eks_audit_local.emulated import EmulatedAws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from custodian import bench_custodian
 from timelines import (
     LATENCY,
     QUOTAS,
@@ -42,6 +43,7 @@ from timelines import (
     bench_backfill_local,
     bench_burst,
     bench_pacing,
+    bench_sweeper_dry_run,
     bench_time_to_coverage,
     paced_backfill,
     paced_bound,
@@ -207,6 +209,8 @@ def main() -> int:
         ("backfill_async", bench_backfill_async),
         ("backfill_local", bench_backfill_local),
         ("pacing", bench_pacing),
+        ("custodian", bench_custodian),
+        ("sweeper_dry_run", bench_sweeper_dry_run),
         ("time_to_coverage", bench_time_to_coverage),
         ("burst", bench_burst),
         ("cold_start_ms", bench_cold_start),
@@ -262,6 +266,18 @@ def main() -> int:
             f"cold start {name}: {c[name]['median_ms_without_pyc']} ms without .pyc, "
             f"{c[name]['median_ms_with_pyc']} ms with"
         )
+    k, w = results["custodian"], results["sweeper_dry_run"]
+    for size in ("small", "large"):
+        side = k[size]
+        print(
+            f"status vs Cloud Custodian, {side['clusters']} clusters: {side['eks_audit_wall_s']} s against "
+            f"{side['custodian_wall_s']} s (ratio {side['ratio']}), throttling errors shown "
+            f"{side['eks_audit_throttling_errors_shown']}, both right {side['both_right']}"
+        )
+    print(
+        f"sweeper dry run: {w['clusters']} clusters in {w['wall_s']} s, bound {w['bound_s']} s (x{w['ratio']}), "
+        f"throttled by the cloud {w['throttled_by_the_cloud']}"
+    )
     print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -20,7 +20,8 @@ from eks_audit import clients, ratelimit
 from eks_audit.aws import ClusterApi
 from eks_audit.delivery import iter_log_events
 from eks_audit.model import Verdict
-from eks_audit.ratelimit import DEFAULT_QUOTAS, RateLimiter
+from eks_audit.quotas import DOCUMENTED_DEFAULTS as DEFAULT_QUOTAS
+from eks_audit.ratelimit import RateLimiter
 from eks_audit.settings import Settings
 from eks_audit_cli.backfill import Work, reconcile_until_settled, run_backfill
 from eks_audit_cli.coverage import cluster_row
@@ -287,6 +288,60 @@ def bench_burst(count: int = 200, within_seconds: float = 3.0) -> dict:
         cloud.stop()
 
 
+def rates_read(cloud: LocalCloud, read_only: bool) -> dict[str, float]:
+    """The starting rates a command reads from the local cloud's Service Quotas (its share applied)."""
+    limiter = ratelimit.build(
+        cloud.region, read_only=read_only, quota_client=lambda r: cloud.client("service-quotas", r)
+    )
+    return {api: bucket.rate for api, bucket in limiter.buckets.items()}
+
+
+def bench_sweeper_dry_run(count: int = 1000) -> dict:
+    """The sweeper's dry run (its real handler, in-process) over `count` clusters that predate
+    eks-audit, on the local cloud with AWS's quotas; the bound is its calls at the rates it reads."""
+    timings = Timings(creating=0.1, update=0.5, sweep_interval=0)
+    clients.reset()
+    ratelimit.reset()
+    cloud = LocalCloud(port=0, timings=timings).start_server()
+    try:
+        cloud.quotas.enforcing = False  # the setup is not measured
+        eks, logs = cloud.client("eks"), cloud.client("logs")
+        names = [f"cluster-{i:04d}" for i in range(count)]
+        for index, name in enumerate(names):
+            eks.create_cluster(name=name, roleArn=ROLE, resourcesVpcConfig={})
+            if index % 2:
+                logs.create_log_group(logGroupName=f"/aws/eks/{name}/cluster")
+        cloud.deploy_stack()  # the controller attached: the sweeper is loaded as Lambda would load it
+        assert cloud.wait_until(lambda: all(c["status"] == "ACTIVE" for c in _described(eks, names[-5:])), 60)
+        time.sleep(2)  # the quotas' buckets full
+        cloud.gateway.calls.clear()
+        start = time.monotonic()
+        report = cloud.controller.invoke_sweeper({"dry_run": True})
+        wall = time.monotonic() - start
+        calls = Counter(
+            {f"{service}:{operation}": n for (_, service, operation), n in cloud.gateway.calls.items()}
+        )
+        rates = rates_read(cloud, read_only=True)
+        bound = paced_bound(calls, rates)
+        return {
+            "clusters": count,
+            "planned": sum(report["summary"].values()),
+            "calls": dict(sorted(calls.items())),
+            "rates_read": {api: round(rate, 2) for api, rate in sorted(rates.items())},
+            "throttled_by_the_cloud": sum(cloud.quotas.throttled.values()),
+            "wall_s": round(wall, 1),
+            "bound_s": round(bound, 1),
+            "ratio": round(wall / bound, 2),
+            "goal_ratio_at_most": 1.2,
+        }
+    finally:
+        cloud.stop()
+
+
+def _described(eks, names: list[str]) -> list[dict]:
+    return [eks.describe_cluster(name=name)["cluster"] for name in names]
+
+
 def bench_backfill_local(count: int = 20) -> dict:
     """`eks-audit backfill` of `count` existing clusters with audit logging off, on the local cloud
     without the controller (`local serve --no-controller`: an account before its first sweep)."""
@@ -316,7 +371,8 @@ def bench_backfill_local(count: int = 20) -> dict:
         calls = Counter(
             {f"{service}:{operation}": n for (_, service, operation), n in cloud.gateway.calls.items()}
         )
-        paced = paced_bound(calls, DEFAULT_QUOTAS)
+        rates = rates_read(cloud, read_only=False)  # what the CLI's backfill paces to
+        paced = paced_bound(calls, rates)
         bound = paced + timings.update
         return {
             "clusters": count,
@@ -324,6 +380,7 @@ def bench_backfill_local(count: int = 20) -> dict:
             "all_compliant": result.exit_code == 0 and result.stdout.count(": compliant") == count,
             "logging_update_s": timings.update,
             "calls": dict(sorted(calls.items())),
+            "rates_read": {api: round(rate, 2) for api, rate in sorted(rates.items())},
             "paced_calls_s": round(paced, 2),
             "bound_s": round(bound, 2),
             "wall_s": round(wall, 2),

@@ -179,6 +179,8 @@ def requests_of(call: Call, names: Names) -> list[Request]:
         return [one(topic)]
     if call.service == "ec2" and call.operation == "DescribeRegions":
         return [one("*")]
+    if call.service == "servicequotas":  # the quotas read: no resource type (ratelimit.py)
+        return [one("*")]
     if call.service == "cloudformation":
         if call.operation == "CreateStackSet":
             admin = Request(

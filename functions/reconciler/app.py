@@ -35,7 +35,9 @@ def worker() -> Worker:
     return Worker(
         settings=load_settings(),
         api_for_region=lambda r: ClusterApi(
-            clients.client("eks", r), clients.client("logs", r), limiter=ratelimit.shared(r)
+            clients.client("eks", r),
+            clients.client("logs", r),
+            limiter=ratelimit.shared(r, on_created=ratelimit.reporter(logger)),
         ),
         sqs=clients.client("sqs", region),
     )

@@ -68,9 +68,9 @@ def dry_run(settings, clusters: dict[str, tuple[str, ...] | list[str]]) -> dict:
 
     def plan(item: tuple[str, str]):
         region, name = item
-        api = ClusterApi(
-            clients.client("eks", region), clients.client("logs", region), limiter=ratelimit.shared(region)
-        )
+        # read-only: the dry run may take the whole quota (ratelimit.py)
+        limiter = ratelimit.shared(region, read_only=True, on_created=ratelimit.reporter(logger))
+        api = ClusterApi(clients.client("eks", region), clients.client("logs", region), limiter=limiter)
         return reconcile(api, settings.for_region(region), name, region, dry_run=True)
 
     outcomes = in_parallel(plan, work)

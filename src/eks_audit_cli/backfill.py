@@ -212,14 +212,14 @@ def run_backfill(
     show_default=True,
     help="Calls in flight at once per region (every call is paced to the account's quotas).",
 )
-@global_options
+@global_options(verbose=True)
 @click.pass_obj
 def command(
     globals_, clusters, dry_run, stack_name, home_region, wait_seconds, poll_interval, concurrency
 ) -> None:
     """Reconcile clusters now (every cluster of the regions, or those named), with a progress bar
     and a summary. Exit non-zero when any cluster could not be made compliant."""
-    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
+    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions, verbose=globals_.verbose)
     regions = aws.regions()
     deployments = aws.deployments(stack_name, regions, home_region)
     if not deployments.homes and not dry_run:
@@ -237,7 +237,7 @@ def command(
     with progress(total, "dry run" if dry_run else "backfill") as bar:
         results = run_backfill(
             work,
-            aws.cluster_api,
+            lambda region: aws.cluster_api(region, read_only=dry_run),
             dry_run=dry_run,
             deadline=time.monotonic() + wait_seconds,
             concurrency=concurrency,

@@ -55,6 +55,14 @@ def group() -> None:
     show_default=True,
     help="Seconds between sweeps (0: none).",
 )
+@click.option(
+    "--quotas",
+    "quotas_spec",
+    default="",
+    help="API quotas per region, in requests a second: service:Operation=rate,... changes those named, "
+    "`off` lifts them all. Default: CloudWatch Logs' from Service Quotas, the local cloud's own for EKS "
+    "(printed at start).",
+)
 @click.option("--quiet", is_flag=True, help="Do not print the controller's activity.")
 @click.option(
     "--no-controller",
@@ -65,19 +73,34 @@ def group() -> None:
 @global_options(only=("regions",))
 @click.pass_obj
 def serve(
-    globals_, port, faults, creating_seconds, update_seconds, sweep_interval, quiet, no_controller
+    globals_,
+    port,
+    faults,
+    creating_seconds,
+    update_seconds,
+    sweep_interval,
+    quotas_spec,
+    quiet,
+    no_controller,
 ) -> None:
     """Run moto with eks-audit's overlays, the stack deployed from template.yaml and the controller
     attached, until interrupted. Prints `READY http://127.0.0.1:<port>` once clients can use it.
     With `--regions HOME,R2,...` the first is the home region and the others get their spokes
     (spoke.yaml), as one deploy gives them in AWS."""
     from eks_audit_local.gateway import Faults
+    from eks_audit_local.quotas_overlay import Quotas, parse_quotas
     from eks_audit_local.server import LocalCloud, Timings
 
     try:
         parsed_faults = Faults.parse(faults)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
+    try:
+        quotas = Quotas(parse_quotas(quotas_spec))
+    except ValueError as exc:
+        raise click.BadParameter(
+            str(exc).removeprefix("--quotas: ").removeprefix("--quotas "), param_hint="--quotas"
+        ) from None
 
     def on_record(record: dict) -> None:
         line = None if quiet else activity_line(record)
@@ -91,6 +114,7 @@ def serve(
         region=region,
         spoke_regions=tuple(spokes),
         faults=parsed_faults,
+        quotas=quotas,
         timings=timings,
         on_record=on_record,
         controller_enabled=not no_controller,
@@ -113,6 +137,8 @@ def serve(
     for spoke, stack in cloud.stack.spokes.items():
         click.echo(f"spoke deployed in {spoke}: bucket {stack.output('BucketName')}", err=True)
     click.echo(f"consumer stand-in queue: {cloud.consumer_queue_url}", err=True)
+    for line in quotas.describe():
+        click.echo(line, err=True)
     click.echo(f"READY {cloud.endpoint}")
     sys.stdout.flush()
     stop.wait()

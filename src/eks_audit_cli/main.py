@@ -12,7 +12,7 @@ from .options import Globals, global_options
 @click.group(
     cls=AwsCliGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
-@global_options
+@global_options(verbose=True)
 @click.version_option(package_name="eks-audit")
 @click.pass_context
 def cli(ctx: click.Context) -> None:

@@ -29,6 +29,7 @@ class Globals:
     profile: str | None = None
     endpoint_url: str | None = None
     json: bool = False
+    verbose: bool = False
 
 
 def split_regions(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -132,13 +133,15 @@ def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], No
     return callback
 
 
-def global_options(command: Callable | None = None, *, only: tuple[str, ...] | None = None) -> Callable:
+def global_options(
+    command: Callable | None = None, *, only: tuple[str, ...] | None = None, verbose: bool = False
+) -> Callable:
     """Declare the global options on a group or command; they fill the shared Globals. A command
     declares `only` those it uses (`@global_options(only=("regions",))`): an option that would do
-    nothing is not offered after the command."""
+    nothing is not offered after the command. `--verbose` is offered where it says something."""
     if command is None:
-        return lambda decorated: global_options(decorated, only=only)
-    names = ("regions", "profile", "endpoint_url", "json")
+        return lambda decorated: global_options(decorated, only=only, verbose=verbose)
+    names = ("regions", "profile", "endpoint_url", "json", "verbose")
     options = [
         click.option(
             "--region",
@@ -169,8 +172,18 @@ def global_options(command: Callable | None = None, *, only: tuple[str, ...] | N
             callback=_store("json"),
             help="Machine-readable JSON output.",
         ),
+        click.option(
+            "--verbose",
+            "-v",
+            is_flag=True,
+            expose_value=False,
+            callback=_store("verbose"),
+            help="Say more on standard error: the API rates used per region and where they came from.",
+        ),
     ]
     for name, option in reversed(list(zip(names, options, strict=True))):
+        if name == "verbose" and not verbose:
+            continue
         if only is None or name in only:
             command = option(command)
     return command

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import click
+from botocore.config import Config
 
 from eks_audit import ratelimit
 from eks_audit.aws import ClusterApi
@@ -21,10 +24,14 @@ class Aws:
     profile: str | None
     endpoint_url: str | None
     regions_wanted: tuple[str, ...]
+    verbose: bool = False
 
     def __post_init__(self) -> None:
         self.session = boto3.session.Session(profile_name=self.profile)
         self._clients: dict[tuple[str, str], Any] = {}
+        self._limiters: dict[tuple[str, bool], ratelimit.RateLimiter] = {}
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
@@ -36,11 +43,46 @@ class Aws:
             )
         return self._clients[key]
 
-    def cluster_api(self, region: str) -> ClusterApi:
-        """Paced to the account's quotas: this process is the only caller it knows of."""
+    def cluster_api(self, region: str, read_only: bool = False) -> ClusterApi:
+        """Paced to the account's quotas, read from Service Quotas once per region: a read-only
+        command takes the whole quota, one that writes leaves headroom (eks_audit/ratelimit.py)."""
         return ClusterApi(
-            self.client("eks", region), self.client("logs", region), limiter=ratelimit.shared(region)
+            self.client("eks", region), self.client("logs", region), limiter=self.limiter(region, read_only)
         )
+
+    def limiter(self, region: str, read_only: bool) -> ratelimit.RateLimiter:
+        """One per region (and kind of command) for this command's life."""
+        with self._lock:
+            found = self._limiters.get((region, read_only))
+        if found is None:
+            found = ratelimit.build(region, read_only=read_only, quota_client=self.quota_client)
+            with self._lock:
+                if (region, read_only) in self._limiters:
+                    return self._limiters[(region, read_only)]
+                self._limiters[(region, read_only)] = found
+            self.report_rates(region, found)
+        return found
+
+    def quota_client(self, region: str) -> Any:
+        """Service Quotas, with short timeouts and one retry: an unreachable endpoint costs seconds,
+        and then the documented defaults are used."""
+        config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=5)
+        return self.session.client(
+            "service-quotas", region_name=region, endpoint_url=self.endpoint_url, config=config
+        )
+
+    def report_rates(self, region: str, limiter: ratelimit.RateLimiter) -> None:
+        """--verbose: the rates and their sources, per region. Always: that the quotas could not be
+        read, once per reason."""
+        if self.verbose:
+            for line in limiter.describe():
+                click.echo(f"eks-audit: {region}: rate {line}", err=True)
+        for reason in sorted(limiter.fallbacks()):
+            with self._lock:
+                if reason in self._said:
+                    continue
+                self._said.add(reason)
+            click.echo(f"eks-audit: quotas not read ({reason}): pacing to the documented defaults", err=True)
 
     def regions(self) -> list[str]:
         """--regions as given; otherwise every region enabled for the account."""

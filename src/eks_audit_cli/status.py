@@ -58,7 +58,7 @@ def region_status(
     except StackNotFound as exc:
         result.problem = uncovered = str(exc)
         settings = placeholder_settings(region)
-    api = aws.cluster_api(region)
+    api = aws.cluster_api(region, read_only=True)
     result.rows = in_parallel(
         lambda name: cluster_row(api, settings, name, region), sorted(clusters), workers=4
     )
@@ -167,7 +167,7 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
     show_default=True,
     help="Seconds a cluster may stay pending (new, updating) before it counts as a problem.",
 )
-@global_options
+@global_options(verbose=True)
 @click.pass_obj
 def command(globals_, stack_name, clusters, home_region, window, pending_grace) -> None:
     """Coverage per cluster and region, and delivery: whether each cluster's audit log reaches the
@@ -182,7 +182,7 @@ def command(globals_, stack_name, clusters, home_region, window, pending_grace) 
             f"{window!r} is shorter than CloudWatch's 60 s period: give 60s or more, or 0 to skip",
             param_hint="--window",
         )
-    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
+    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions, verbose=globals_.verbose)
     regions = aws.regions()
     deployments = aws.deployments(stack_name, regions, home_region)
     if not deployments.homes:

@@ -1,7 +1,7 @@
 """The local cloud's front door: a WSGI middleware around moto's server that plays CloudTrail
 (every watched call becomes an "AWS API Call via CloudTrail" event on the default bus, failed calls
-with errorCode) and injects faults (throttling and server errors at given rates) into EKS and
-CloudWatch Logs calls.
+with errorCode), enforces the API quotas and serves them through Service Quotas (quotas_overlay.py),
+and injects faults (throttling and server errors at given rates) into EKS and CloudWatch Logs calls.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
+
+from .quotas_overlay import Quotas, answer_service_quotas
 
 _CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d+/([a-z0-9-]+)/([a-z0-9-]+)/")
 # EKS is REST: (method, path) -> operation for the calls CloudTrail events are emitted for
@@ -125,6 +127,11 @@ def identify(environ: dict[str, Any], body: bytes) -> Call | None:
     return Call(service, region, operation, params, access_key)
 
 
+# ThrottlingException's HTTP status per service, from botocore's models: EKS's shape says 429;
+# CloudWatch Logs' gives none, so the JSON protocol's 400
+THROTTLING_STATUS = {"eks": "429 Too Many Requests", "logs": "400 Bad Request"}
+
+
 def _error_body(service: str, code: str, message: str) -> tuple[dict[str, str], bytes]:
     if service == "logs":
         return {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(
@@ -138,9 +145,16 @@ def _error_body(service: str, code: str, message: str) -> tuple[dict[str, str], 
 class Gateway:
     """WSGI middleware: faults first, then moto, then CloudTrail."""
 
-    def __init__(self, app: Callable, faults: Faults, emit: Callable[[str, str, dict[str, Any]], None]):
+    def __init__(
+        self,
+        app: Callable,
+        faults: Faults,
+        emit: Callable[[str, str, dict[str, Any]], None],
+        quotas: Quotas | None = None,
+    ):
         self.app = app
         self.faults = faults
+        self.quotas = quotas or Quotas(None)
         self.emit = emit
         self.account = "123456789012"
         self.calls: Counter[tuple[str, str, str]] = Counter()  # (region, service, operation)
@@ -154,11 +168,28 @@ class Gateway:
         call = identify(environ, body)
         if call is not None and call.operation:
             self.calls[(call.region, call.service, call.operation)] += 1
+        if call is not None and call.service == "servicequotas":
+            answer = answer_service_quotas(
+                self.quotas, self.account, call.region, environ.get("HTTP_X_AMZ_TARGET", ""), body
+            )
+            if answer is not None:
+                status_code, document = answer
+                payload = json.dumps(document).encode()
+                status = "200 OK" if status_code == 200 else "400 Bad Request"
+                start_response(
+                    status,
+                    [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(payload)))],
+                )
+                return [payload]
         if call is not None and call.service in FAULTY_SERVICES and call.operation:
-            fault = self.faults.draw() if (self.faults.throttle or self.faults.error) else None
+            fault = None
+            if not self.quotas.admit(self.account, call.region, call.service, call.operation):
+                fault = "throttle"
+            elif self.faults.throttle or self.faults.error:
+                fault = self.faults.draw()
             if fault is not None:
                 code, status, message = (
-                    ("ThrottlingException", "400 Bad Request", "Rate exceeded")
+                    ("ThrottlingException", THROTTLING_STATUS[call.service], "Rate exceeded")
                     if fault == "throttle"
                     else ("ServiceUnavailableException", "503 Service Unavailable", "injected server error")
                 )

@@ -22,6 +22,7 @@ from . import delivery, eks_lifecycle, events_overlay, logs_overlay, regions_ove
 from .controller import Controller
 from .deploy import Stack, delete, deploy, function_environment, update
 from .gateway import Faults, Gateway
+from .quotas_overlay import Quotas, default_rates
 
 # the stack record below uses a resource moto's CloudFormation only notes as unsupported
 warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudFormation::WaitConditionHandle")
@@ -68,6 +69,8 @@ class LocalCloud:
     region: str = "us-east-1"
     spoke_regions: tuple[str, ...] = ()
     faults: Faults = field(default_factory=Faults)
+    # API quotas as AWS enforces them (quotas_overlay.py); Quotas(None) lifts them
+    quotas: Quotas = field(default_factory=lambda: Quotas(default_rates()))
     timings: Timings = field(default_factory=Timings)
     controller_enabled: bool = True
     on_record: Callable[[dict[str, Any]], None] = lambda record: None
@@ -104,7 +107,9 @@ class LocalCloud:
         events_overlay.install()
         regions_overlay.install(opted_in=self.regions)
         sns_overlay.install()
-        app = self.gateway = Gateway(DomainDispatcherApplication(create_backend_app), self.faults, self._emit)
+        app = self.gateway = Gateway(
+            DomainDispatcherApplication(create_backend_app), self.faults, self._emit, self.quotas
+        )
         self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -113,10 +118,15 @@ class LocalCloud:
         self._spawn(self._flush_firehose, "firehose-buffer")
         self._spawn(self._run_clock, "eks-clock")
         self._set_environment()
+        self.quotas.enforcing = True
         return self
 
     def deploy_stack(self) -> Stack:
-        self._deploy()
+        self.quotas.enforcing = False  # the stack's own creation is CloudFormation's, not emulated here
+        try:
+            self._deploy()
+        finally:
+            self.quotas.enforcing = True
         if self.controller_enabled:
             self._attach_controller()
         assert self.stack is not None

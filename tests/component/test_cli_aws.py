@@ -52,7 +52,7 @@ def test_status_compliant_exits_0(stack, clock):
     result = run("status")
     assert result.exit_code == 0, result.output
     assert "good" in result.output and "compliant" in result.output
-    data = json.loads(run("--json", "status").output)
+    data = json.loads(run("--json", "status").stdout)
     verdicts = {c["cluster"]: c["verdict"] for r in data["regions"] for c in r["clusters"]}
     assert verdicts == {"good": "compliant", "scratch-1": "skipped"}
     assert data["ok"] is True
@@ -66,7 +66,7 @@ def test_status_drifted_or_conflict_exits_1_and_says_why(stack, clock):
     result = run("status")
     assert result.exit_code == 1
     assert "good: drifted: subscription filter missing" in result.output
-    row = json.loads(run("--json", "status").output)["regions"][0]["clusters"][0]
+    row = json.loads(run("--json", "status").stdout)["regions"][0]["clusters"][0]
     assert (row["our_filter"], row["audit_logging"], row["log_group"]) == ("missing", "on", "present")
 
 
@@ -155,7 +155,7 @@ def test_status_says_an_opted_out_cluster_still_ships(stack, clock):
     eks.tag_resource(
         resourceArn=eks.describe_cluster(name="leaving")["cluster"]["arn"], tags={"eks-audit:skip": "true"}
     )
-    (row,) = [c for r in json.loads(run("--json", "status").output)["regions"] for c in r["clusters"]]
+    (row,) = [c for r in json.loads(run("--json", "status").stdout)["regions"] for c in r["clusters"]]
     assert row["verdict"] == "skipped" and "still shipping" in row["reason"]
 
 
@@ -207,7 +207,7 @@ def test_status_says_when_cloudwatch_refuses_the_stacks_pattern(settings):
     create_cluster("payments")
     result = run("--json", "status")
     assert result.exit_code == 1
-    (region,) = json.loads(result.output)["regions"]
+    (region,) = json.loads(result.stdout)["regions"]
     assert region["problem"].startswith("CloudWatch Logs refuses the stack's FilterPattern")
     (row,) = region["clusters"]
     assert "the filter cannot be put" in row["reason"]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from . import ratelimit
 from .constants import AUDIT_LOG_TYPE
 from .model import SubscriptionFilter
 from .names import log_group_name
@@ -16,26 +20,57 @@ class ClusterApi:
     eks: Any
     logs: Any
     limiter: RateLimiter | None = None  # client-side rate per API (ratelimit.py)
+    _watched: set[int] = field(default_factory=set, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """botocore clients report every answer to the limiter themselves (retries included)."""
+        if self.limiter is None:
+            return
+        for client in (self.eks, self.logs):
+            if hasattr(client, "meta"):
+                ratelimit.watch(client, self.limiter)
+                self._watched.add(id(client))
 
     def _pace(self, api: str) -> None:
         if self.limiter is not None:
             self.limiter.acquire(api)
 
+    def _call(self, client: Any, api: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+        """Paced; the answer is fed to the adaptive rate when the client does not report it."""
+        self._pace(api)
+        report = self.limiter is not None and id(client) not in self._watched
+        try:
+            answer = method(**kwargs)
+        except ClientError as exc:
+            if report:
+                error = exc.response.get("Error", {})
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                self.limiter.observe(api, ratelimit.is_throttling(error.get("Code"), status))
+            raise
+        if report:
+            self.limiter.observe(api, False)
+        return answer
+
     def describe_cluster(self, cluster: str) -> dict[str, Any]:
-        self._pace("eks:DescribeCluster")
-        return self.eks.describe_cluster(name=cluster)["cluster"]
+        return self._call(self.eks, "eks:DescribeCluster", self.eks.describe_cluster, name=cluster)["cluster"]
 
     def describe_update(self, cluster: str, update_id: str) -> dict[str, Any]:
-        self._pace("eks:DescribeUpdate")
-        return self.eks.describe_update(name=cluster, updateId=update_id)["update"]
+        answer = self._call(
+            self.eks, "eks:DescribeUpdate", self.eks.describe_update, name=cluster, updateId=update_id
+        )
+        return answer["update"]
 
     def subscription_filters(self, cluster: str) -> list[SubscriptionFilter]:
         """Raises ResourceNotFoundException when the log group does not exist."""
         found = []
         kwargs: dict[str, Any] = {"logGroupName": log_group_name(cluster)}
         while True:
-            self._pace("logs:DescribeSubscriptionFilters")
-            page = self.logs.describe_subscription_filters(**kwargs)
+            page = self._call(
+                self.logs,
+                "logs:DescribeSubscriptionFilters",
+                self.logs.describe_subscription_filters,
+                **kwargs,
+            )
             for item in page.get("subscriptionFilters", []):
                 found.append(
                     SubscriptionFilter(
@@ -50,16 +85,24 @@ class ClusterApi:
             kwargs["nextToken"] = page["nextToken"]
 
     def create_log_group(self, cluster: str) -> None:
-        self._pace("logs:CreateLogGroup")
-        self.logs.create_log_group(logGroupName=log_group_name(cluster))
+        self._call(
+            self.logs, "logs:CreateLogGroup", self.logs.create_log_group, logGroupName=log_group_name(cluster)
+        )
 
     def put_retention(self, cluster: str, days: int) -> None:
-        self._pace("logs:PutRetentionPolicy")
-        self.logs.put_retention_policy(logGroupName=log_group_name(cluster), retentionInDays=days)
+        self._call(
+            self.logs,
+            "logs:PutRetentionPolicy",
+            self.logs.put_retention_policy,
+            logGroupName=log_group_name(cluster),
+            retentionInDays=days,
+        )
 
     def put_filter(self, cluster: str, name: str, pattern: str, destination: str, role: str) -> None:
-        self._pace("logs:PutSubscriptionFilter")
-        self.logs.put_subscription_filter(
+        self._call(
+            self.logs,
+            "logs:PutSubscriptionFilter",
+            self.logs.put_subscription_filter,
             logGroupName=log_group_name(cluster),
             filterName=name,
             filterPattern=pattern,
@@ -69,8 +112,10 @@ class ClusterApi:
 
     def enable_audit(self, cluster: str) -> str | None:
         """Enable only the audit log type; other types stay as they are. Returns the update id."""
-        self._pace("eks:UpdateClusterConfig")
-        response = self.eks.update_cluster_config(
+        response = self._call(
+            self.eks,
+            "eks:UpdateClusterConfig",
+            self.eks.update_cluster_config,
             name=cluster,
             logging={"clusterLogging": [{"types": [AUDIT_LOG_TYPE], "enabled": True}]},
         )

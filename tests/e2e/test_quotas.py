@@ -1,0 +1,138 @@
+"""The local cloud's quotas, and the CLI and the controller pacing to what they read from them."""
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from click.testing import CliRunner
+
+from eks_audit import clients, ratelimit
+from eks_audit.quotas import quota_name, read_quotas
+from eks_audit_cli.main import cli
+from eks_audit_local.quotas_overlay import Quotas, default_rates, parse_quotas
+from eks_audit_local.server import LocalCloud, Timings
+from tests.helpers import audit_on
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    records: list[dict] = []
+    clients.reset()
+    rates = default_rates()
+    rates["logs:DescribeSubscriptionFilters"] = 3.0  # changed, as `--quotas` would: an applied value
+    rates["eks:ListClusters"] = 2.0
+    local = LocalCloud(
+        port=0,
+        timings=Timings(creating=0.5, update=0.5, sweep_interval=0),
+        quotas=Quotas(rates),
+        on_record=records.append,
+    )
+    local.records = records
+    local.start()
+    yield local
+    local.stop()
+    clients.reset()
+
+
+def single_attempt(cloud, service):
+    """A client that does not retry: each answer, throttling included, reaches the test."""
+    return boto3.client(
+        service,
+        region_name=cloud.region,
+        endpoint_url=cloud.endpoint,
+        aws_access_key_id="tester",
+        aws_secret_access_key="x",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+
+
+def test_calls_beyond_the_quota_are_throttled_in_the_services_own_error_shape(cloud):
+    logs, eks = single_attempt(cloud, "logs"), single_attempt(cloud, "eks")
+    answers = []
+    for _ in range(12):  # a burst of 3, then 3 a second: most of these are refused
+        try:
+            logs.describe_subscription_filters(logGroupName="/aws/eks/none/cluster")
+        except ClientError as exc:
+            answers.append(
+                (exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"])
+            )
+    assert ("ThrottlingException", 400) in answers
+    assert ("ResourceNotFoundException", 400) in answers  # those admitted reach moto
+    throttled_eks = []
+    for _ in range(12):
+        try:
+            eks.list_clusters()
+        except ClientError as exc:
+            throttled_eks.append(
+                (exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"])
+            )
+    assert throttled_eks and set(throttled_eks) == {("ThrottlingException", 429)}  # EKS's model: 429
+    assert cloud.quotas.throttled[(cloud.region, "eks:ListClusters")] >= len(throttled_eks)
+
+
+def test_service_quotas_serves_the_applied_value_and_the_defaults(cloud):
+    reading = read_quotas(cloud.client("service-quotas"))
+    applied_name = quota_name("logs:DescribeSubscriptionFilters").lower()
+    assert reading.applied[applied_name] == 3.0  # the changed quota is applied
+    assert reading.defaults[applied_name] == 5.0  # and AWS's default is still 5
+    assert reading.defaults[quota_name("logs:PutSubscriptionFilter").lower()] == 5.0
+    assert quota_name("logs:PutSubscriptionFilter").lower() not in reading.applied  # not adjustable
+    code = cloud.client("service-quotas").list_aws_default_service_quotas(ServiceCode="logs")["Quotas"][0]
+    one = cloud.client("service-quotas").get_aws_default_service_quota(
+        ServiceCode="logs", QuotaCode=code["QuotaCode"]
+    )
+    assert one["Quota"]["QuotaName"] == code["QuotaName"]
+
+
+def test_status_says_with_verbose_which_rate_it_uses_and_where_it_came_from(cloud):
+    cloud.client("eks").create_cluster(
+        name="shown", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={}
+    )
+    result = CliRunner().invoke(
+        cli, ["status", "--verbose", "--endpoint-url", cloud.endpoint, "--region", cloud.region]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if " rate " in line]
+    describe = next(line for line in lines if "logs:DescribeSubscriptionFilters" in line)
+    assert "2.85/s" in describe and "applied quota" in describe  # 95% of the applied 3/s
+    put = next(line for line in lines if "logs:PutSubscriptionFilter" in line)
+    assert "AWS default quota" in put
+    cluster = next(line for line in lines if "eks:DescribeCluster" in line)
+    assert "publishes no quota" in cluster
+    quiet = CliRunner().invoke(cli, ["status", "--endpoint-url", cloud.endpoint, "--region", cloud.region])
+    assert " rate " not in quiet.stderr
+
+
+def test_the_controller_logs_its_rates_once_with_headroom(cloud):
+    eks = cloud.client("eks")
+    eks.create_cluster(name="paced", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={})
+    assert cloud.wait_until(lambda: any("API rates in" in str(r.get("message")) for r in cloud.records), 30)
+    (record,) = [r for r in cloud.records if "API rates in" in str(r.get("message"))]
+    describe = next(line for line in record["rates"] if line.startswith("logs:DescribeSubscriptionFilters"))
+    # one reconciler here (CONCURRENT_RECONCILERS=1): the controller's share of the applied 3/s
+    assert describe.startswith(f"logs:DescribeSubscriptionFilters {3 * ratelimit.CONTROLLER_SHARE:g}/s")
+
+
+def test_an_unreachable_service_quotas_never_fails_a_command(cloud, monkeypatch):
+    """Service Quotas' own endpoint pointed at a closed port: the command runs on the defaults and
+    says so once."""
+    eks = cloud.client("eks")
+    names = eks.list_clusters()["clusters"]
+    assert cloud.wait_until(lambda: all(audit_on(cloud, cloud.region, name) for name in names), 30)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", "http://127.0.0.1:9")
+    result = CliRunner().invoke(cli, ["status", "--region", cloud.region])
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stderr.splitlines() if "quotas not read" in line]
+    assert len(said) == 1 and "documented defaults" in said[0]
+
+
+def test_quotas_flag_changes_or_lifts_them():
+    assert parse_quotas("off") is None
+    assert parse_quotas("eks:DescribeCluster=50")["eks:DescribeCluster"] == 50
+    with pytest.raises(ValueError, match="expected service:Operation=rate"):
+        parse_quotas("eks:Nope=5")
+    with pytest.raises(ValueError, match="must be positive"):
+        parse_quotas("logs:PutSubscriptionFilter=0")
+    lifted = Quotas(None)
+    lifted.enforcing = True
+    assert all(lifted.admit("1", "r", "logs", "DescribeSubscriptionFilters") for _ in range(100))
