@@ -216,7 +216,12 @@ def compare(count: int, repeats: int, custodian: Path, with_unpaced: bool = Fals
         with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
             handle.write(POLICY.format(destination=destination))
             policy = Path(handle.name)
-        runs: dict[str, list[dict]] = {"eks_audit": [], "custodian": [], "eks_audit_unpaced": []}
+        runs: dict[str, list[dict]] = {
+            "eks_audit": [],
+            "custodian": [],
+            "eks_audit_unpaced": [],
+            "eks_audit_at_the_quota": [],
+        }
         for repeat in range(repeats):
             print(f"  {count} clusters, round {repeat + 1}/{repeats}", file=sys.stderr, flush=True)
             runs["eks_audit"].append(ours(cloud, expected))
@@ -225,6 +230,9 @@ def compare(count: int, repeats: int, custodian: Path, with_unpaced: bool = Fals
                 # the client-side pacing lifted: botocore's adaptive retry mode alone meets the quotas
                 lifted = ",".join(f"{api}=1000" for api in _paced_apis())
                 runs["eks_audit_unpaced"].append(ours(cloud, expected, RATE_LIMITS=lifted))
+                # paced at exactly the quota (100%) rather than 95% of it
+                exact = "logs:DescribeSubscriptionFilters=5"
+                runs["eks_audit_at_the_quota"].append(ours(cloud, expected, RATE_LIMITS=exact))
         policy.unlink()
     finally:
         cloud.stop()

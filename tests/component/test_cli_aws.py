@@ -45,6 +45,21 @@ def onboard(name, clock):
     return result
 
 
+def test_without_service_quotas_the_command_runs_on_the_defaults_and_says_so_once(stack, clock):
+    """moto 5.2.5 answers no ListServiceQuotas for `logs`: as AWS would without the permission."""
+    onboard("good", clock)
+    create_cluster("other")
+    clock.advance(300)
+    result = run("status", "--verbose")
+    said = [line for line in result.stderr.splitlines() if "quotas not read" in line]
+    assert len(said) == 1 and "pacing to the documented defaults" in said[0]
+    assert "good" in result.stdout
+    rate = next(
+        line for line in result.stderr.splitlines() if "rate logs:DescribeSubscriptionFilters" in line
+    )
+    assert "documented default" in rate
+
+
 def test_status_compliant_exits_0(stack, clock):
     onboard("good", clock)
     create_cluster("scratch-1")  # excluded by the stack's regex: out of scope
