@@ -30,6 +30,17 @@ from eks_audit_local.server import LocalCloud, Timings
 
 SCALE = 20
 QUOTAS = {api: rate * SCALE for api, rate in DEFAULT_QUOTAS.items()}
+
+
+def paced_rates(quotas: dict[str, float], read_only: bool) -> dict[str, float]:
+    """The rates the CLI paces to at these quotas: its share of each (ratelimit.share_of_quota), so
+    the figures measure what a user runs, and the bounds are computed at the same rates."""
+    share = ratelimit.share_of_quota(read_only, environ={})
+    return {api: rate * share for api, rate in quotas.items()}
+
+
+WRITE_RATES = paced_rates(QUOTAS, read_only=False)  # backfill
+READ_RATES = paced_rates(QUOTAS, read_only=True)  # a dry run, status
 LATENCY = 0.005
 UPDATE_SECONDS = 3.0  # a 60 s logging update, /20
 POLL_SECONDS = 1.0  # the backfill's 20 s follow-up interval, /20
@@ -71,7 +82,7 @@ def per_region_calls(aws: EmulatedAws, region: str) -> Counter:
 def paced_backfill(aws: EmulatedAws, settings: Settings, poll_interval: float = 5.0) -> tuple[list, float]:
     """The CLI's backfill of every cluster of `aws`, each region paced by its own limiter at the
     scaled quotas; returns the results and the wall time."""
-    limiters = {region: RateLimiter(QUOTAS) for region in aws.regions}
+    limiters = {region: RateLimiter(WRITE_RATES) for region in aws.regions}
     work = [Work(region, settings, sorted(aws.region(region).clusters)) for region in aws.regions]
     start = time.monotonic()
     results = run_backfill(
@@ -88,7 +99,7 @@ def paced_backfill(aws: EmulatedAws, settings: Settings, poll_interval: float = 
 def bench_backfill_async(per_region: int = 100, naive_sample: int = 3) -> dict:
     aws = account(per_region, REGIONS, update_seconds=UPDATE_SECONDS)
     results, wall = paced_backfill(aws, SETTINGS, POLL_SECONDS)
-    quota_bound = max(paced_bound(per_region_calls(aws, r), QUOTAS) for r in REGIONS)
+    quota_bound = max(paced_bound(per_region_calls(aws, r), WRITE_RATES) for r in REGIONS)
     bound = quota_bound + UPDATE_SECONDS
 
     naive = account(naive_sample, ["naive"], update_seconds=UPDATE_SECONDS)
@@ -120,7 +131,7 @@ def bench_pacing(small: int = 5, large: int = 1000) -> dict:
     out at once: a bucket starts full), and over a large one (paced under the quotas)."""
 
     def dry_run(aws: EmulatedAws, paced: bool, quotas: dict[str, float] = DEFAULT_QUOTAS) -> float:
-        limiter = RateLimiter(quotas) if paced else None
+        limiter = RateLimiter(paced_rates(quotas, read_only=True)) if paced else None
         work = [Work("r", SETTINGS, sorted(aws.region("r").clusters))]
         start = time.monotonic()
         run_backfill(
@@ -143,7 +154,7 @@ def bench_pacing(small: int = 5, large: int = 1000) -> dict:
         "small_ratio": round(small_paced / small_unpaced, 2),
         "large_clusters": large,
         "large_paced_s": round(large_wall, 1),
-        "large_quota_bound_s": round(paced_bound(per_region_calls(big, "r"), QUOTAS), 1),
+        "large_quota_bound_s": round(paced_bound(per_region_calls(big, "r"), READ_RATES), 1),
         "large_throttled_calls": sum(big.throttled.values()),
     }
 

@@ -22,11 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .emulated import ServerBucket
 
 # (operation, default TPS, adjustable): Service Quotas' CloudWatch Logs rate quotas
 LOGS_RATE_QUOTAS: tuple[tuple[str, float, bool], ...] = (
@@ -111,21 +112,6 @@ def parse_quotas(text: str) -> dict[str, float] | None:
     return rates
 
 
-class _Bucket:
-    def __init__(self, rate: float):
-        self.rate, self.capacity, self.tokens = rate, max(1.0, rate), max(1.0, rate)
-        self.updated = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-
 @dataclass
 class Quotas:
     """The enforced rates (`None`: no quota at all) and the per-region buckets."""
@@ -133,7 +119,7 @@ class Quotas:
     rates: Mapping[str, float] | None
 
     def __post_init__(self) -> None:
-        self._buckets: dict[tuple[str, str, str], _Bucket] = {}
+        self._buckets: dict[tuple[str, str, str], ServerBucket] = {}
         self._lock = threading.Lock()
         self.throttled: Counter[tuple[str, str]] = Counter()  # (region, service:Operation)
         self.enforcing = False  # off while the local cloud deploys its own stack
@@ -146,7 +132,8 @@ class Quotas:
         with self._lock:
             bucket = self._buckets.get((account, region, api))
             if bucket is None:
-                bucket = self._buckets[(account, region, api)] = _Bucket(self.rates[api])
+                rate = self.rates[api]
+                bucket = self._buckets[(account, region, api)] = ServerBucket(rate, max(1.0, rate))
             if bucket.take():
                 return True
             self.throttled[(region, api)] += 1
