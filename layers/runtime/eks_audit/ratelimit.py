@@ -18,6 +18,7 @@ RATE_LIMITS overrides entries: "logs:PutSubscriptionFilter=5,eks:DescribeCluster
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -61,6 +62,12 @@ def is_throttling(code: str | None, status: int | None = None) -> bool:
     return status == 429 or code in THROTTLING_CODES
 
 
+def one_second_of_burst(rate: float) -> float:
+    """A second's calls at `rate`, rounded up to a whole call: 95% of a 5/s quota still lets the
+    first five calls go at once, as AWS's own full bucket would."""
+    return max(1.0, math.ceil(rate - 1e-9))
+
+
 class TokenBucket:
     """Blocking token bucket; one second of burst at the current rate."""
 
@@ -75,7 +82,7 @@ class TokenBucket:
             raise ValueError("rate must be positive")
         self.rate = rate
         self.fixed_burst = burst
-        self.capacity = burst if burst is not None else max(1.0, rate)
+        self.capacity = burst if burst is not None else one_second_of_burst(rate)
         self.tokens = self.capacity
         self.clock = clock
         self.sleep = sleep
@@ -101,7 +108,7 @@ class TokenBucket:
         self._refill(self.clock())
         self.rate = rate
         if self.fixed_burst is None:
-            self.capacity = max(1.0, rate)
+            self.capacity = one_second_of_burst(rate)
             self.tokens = min(self.tokens, self.capacity)
 
 
