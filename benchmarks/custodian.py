@@ -236,8 +236,8 @@ def compare(count: int, repeats: int, custodian: Path, with_unpaced: bool = Fals
         policy.unlink()
     finally:
         cloud.stop()
-    ours_wall = statistics.median(r["wall_s"] for r in runs["eks_audit"])
-    theirs_wall = statistics.median(r["wall_s"] for r in runs["custodian"])
+    ours_wall = round(statistics.median(r["wall_s"] for r in runs["eks_audit"]), 2)
+    theirs_wall = round(statistics.median(r["wall_s"] for r in runs["custodian"]), 2)
     return {
         "clusters": count,
         "mix": dict(expected),
