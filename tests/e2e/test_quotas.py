@@ -20,7 +20,7 @@ def cloud():
     clients.reset()
     rates = default_rates()
     rates["logs:DescribeSubscriptionFilters"] = 3.0  # changed, as `--quotas` would: an applied value
-    rates["eks:ListClusters"] = 2.0
+    rates["logs:DescribeLogStreams"] = rates["eks:TagResource"] = 0.05  # one call per 20 s
     local = LocalCloud(
         port=0,
         timings=Timings(creating=0.5, update=0.5, sweep_interval=0),
@@ -46,28 +46,30 @@ def single_attempt(cloud, service):
     )
 
 
+def answers(calls):
+    found = []
+    for call in calls:
+        try:
+            call()
+            found.append(("ok", 200))
+        except ClientError as exc:
+            found.append((exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"]))
+    return found
+
+
 def test_calls_beyond_the_quota_are_throttled_in_the_services_own_error_shape(cloud):
+    """Two APIs nothing else here calls get one call per 20 s: the first is served (moto answers),
+    the second, a moment later, is refused, however slow the machine."""
     logs, eks = single_attempt(cloud, "logs"), single_attempt(cloud, "eks")
-    answers = []
-    for _ in range(12):  # a burst of 3, then 3 a second: most of these are refused
-        try:
-            logs.describe_subscription_filters(logGroupName="/aws/eks/none/cluster")
-        except ClientError as exc:
-            answers.append(
-                (exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"])
-            )
-    assert ("ThrottlingException", 400) in answers
-    assert ("ResourceNotFoundException", 400) in answers  # those admitted reach moto
-    throttled_eks = []
-    for _ in range(12):
-        try:
-            eks.list_clusters()
-        except ClientError as exc:
-            throttled_eks.append(
-                (exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"])
-            )
-    assert throttled_eks and set(throttled_eks) == {("ThrottlingException", 429)}  # EKS's model: 429
-    assert cloud.quotas.throttled[(cloud.region, "eks:ListClusters")] >= len(throttled_eks)
+    group = "/aws/eks/none/cluster"
+    first, second = answers([lambda: logs.describe_log_streams(logGroupName=group)] * 2)
+    assert first == ("ResourceNotFoundException", 400)  # admitted: moto's own answer
+    assert second == ("ThrottlingException", 400)  # CloudWatch Logs' JSON protocol: 400
+    arn = "arn:aws:eks:us-east-1:123456789012:cluster/none"
+    first, second = answers([lambda: eks.tag_resource(resourceArn=arn, tags={"a": "b"})] * 2)
+    assert first[0] != "ThrottlingException"
+    assert second == ("ThrottlingException", 429)  # EKS's model gives its ThrottlingException 429
+    assert cloud.quotas.throttled[(cloud.region, "eks:TagResource")] >= 1  # counted for `local serve`
 
 
 def test_service_quotas_serves_the_applied_value_and_the_defaults(cloud):
