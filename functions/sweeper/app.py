@@ -62,16 +62,22 @@ def _names(region: str) -> list[str]:
     return list(list_cluster_names(clients.client("eks", region)))
 
 
+def _read_only_api(region: str) -> ClusterApi:
+    limiter = ratelimit.shared(region, read_only=True, on_created=ratelimit.reporter(logger))
+    return ClusterApi(clients.client("eks", region), clients.client("logs", region), limiter=limiter)
+
+
 def dry_run(settings, clusters: dict[str, tuple[str, ...] | list[str]]) -> dict:
     """Each cluster's plan, region by region, and no change."""
     work = [(region, name) for region, names in clusters.items() for name in names]
+    # read-only: the dry run may take the whole quota (ratelimit.py); one API per region, its
+    # quotas read in parallel with the other regions'
+    regions = [region for region, names in clusters.items() if names]
+    apis = dict(zip(regions, in_parallel(_read_only_api, regions), strict=True))
 
     def plan(item: tuple[str, str]):
         region, name = item
-        # read-only: the dry run may take the whole quota (ratelimit.py)
-        limiter = ratelimit.shared(region, read_only=True, on_created=ratelimit.reporter(logger))
-        api = ClusterApi(clients.client("eks", region), clients.client("logs", region), limiter=limiter)
-        return reconcile(api, settings.for_region(region), name, region, dry_run=True)
+        return reconcile(apis[region], settings.for_region(region), name, region, dry_run=True)
 
     outcomes = in_parallel(plan, work)
     return {

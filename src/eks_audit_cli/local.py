@@ -98,9 +98,7 @@ def serve(
     try:
         quotas = Quotas(parse_quotas(quotas_spec))
     except ValueError as exc:
-        raise click.BadParameter(
-            str(exc).removeprefix("--quotas: ").removeprefix("--quotas "), param_hint="--quotas"
-        ) from None
+        raise click.BadParameter(str(exc), param_hint="--quotas") from None
 
     def on_record(record: dict) -> None:
         line = None if quiet else activity_line(record)

@@ -29,7 +29,7 @@ class Aws:
     def __post_init__(self) -> None:
         self.session = boto3.session.Session(profile_name=self.profile)
         self._clients: dict[tuple[str, str], Any] = {}
-        self._limiters: dict[tuple[str, bool], ratelimit.RateLimiter] = {}
+        self._limiters = ratelimit.Limiters()
         self._said: set[str] = set()
         self._lock = threading.Lock()
 
@@ -52,16 +52,9 @@ class Aws:
 
     def limiter(self, region: str, read_only: bool) -> ratelimit.RateLimiter:
         """One per region (and kind of command) for this command's life."""
-        with self._lock:
-            found = self._limiters.get((region, read_only))
-        if found is None:
-            found = ratelimit.build(region, read_only=read_only, quota_client=self.quota_client)
-            with self._lock:
-                if (region, read_only) in self._limiters:
-                    return self._limiters[(region, read_only)]
-                self._limiters[(region, read_only)] = found
-            self.report_rates(region, found)
-        return found
+        return self._limiters.get(
+            region, read_only=read_only, quota_client=self.quota_client, on_created=self.report_rates
+        )
 
     def quota_client(self, region: str) -> Any:
         """Service Quotas, with short timeouts and one retry: an unreachable endpoint costs seconds,

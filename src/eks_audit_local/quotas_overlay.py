@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from eks_audit.quotas import DOCUMENTED_DEFAULTS
+
 from .emulated import ServerBucket
 
 # (operation, default TPS, adjustable): Service Quotas' CloudWatch Logs rate quotas
@@ -78,6 +80,8 @@ def quota_code(name: str) -> str:
 
 
 def logs_quota_name(operation: str) -> str:
+    """AWS's name for the quota, written here rather than taken from eks_audit.quotas: the local
+    cloud plays AWS, so that eks-audit's matching is tested against it, not against itself."""
     return f"{operation} throttle limit in transactions per second"
 
 
@@ -101,14 +105,14 @@ def parse_quotas(text: str) -> dict[str, float] | None:
         if not sep or api not in rates:
             known = ", ".join(sorted(k for k in rates if k.startswith("eks:") or "Subscription" in k))
             raise ValueError(
-                f"--quotas: expected service:Operation=rate with a throttled API ({known}, ...), got {part!r}"
+                f"expected service:Operation=rate with a throttled API ({known}, ...), got {part!r}"
             )
         try:
             rates[api] = float(value)
         except ValueError:
-            raise ValueError(f"--quotas {api}: expected a number, got {value.strip()!r}") from None
+            raise ValueError(f"{api}: expected a number, got {value.strip()!r}") from None
         if rates[api] <= 0:
-            raise ValueError(f"--quotas {api}: a quota must be positive (--quotas off lifts them all)")
+            raise ValueError(f"{api}: a quota must be positive (--quotas off lifts them all)")
     return rates
 
 
@@ -186,14 +190,8 @@ class Quotas:
         return found
 
 
-PACED_LOGS_APIS = frozenset(
-    {
-        "logs:DescribeSubscriptionFilters",
-        "logs:PutSubscriptionFilter",
-        "logs:CreateLogGroup",
-        "logs:PutRetentionPolicy",
-    }
-)
+# what eks-audit paces among them: shown at start whatever their value
+PACED_LOGS_APIS = frozenset(api for api in DOCUMENTED_DEFAULTS if api.startswith("logs:"))
 _PAGE = 20  # small pages, so that clients must follow NextToken as they must in AWS
 
 

@@ -1,5 +1,7 @@
 """End-to-end: the local cloud in-process, reached over HTTP like any AWS client would."""
 
+from contextlib import contextmanager
+
 import pytest
 
 from eks_audit import clients
@@ -12,15 +14,23 @@ def _isolated_aws_environment():
     yield
 
 
-@pytest.fixture(scope="module")
-def cloud():
+@contextmanager
+def recorded_cloud(**options):
+    """A started local cloud whose controller activity lands in `.records`, with fresh clients."""
     records: list[dict] = []
     clients.reset()
-    local = LocalCloud(
-        port=0, timings=Timings(creating=1.5, update=0.5, sweep_interval=0), on_record=records.append
-    )
+    options.setdefault("timings", Timings(creating=1.5, update=0.5, sweep_interval=0))
+    local = LocalCloud(port=0, on_record=records.append, **options)
     local.records = records
     local.start()
-    yield local
-    local.stop()
-    clients.reset()
+    try:
+        yield local
+    finally:
+        local.stop()
+        clients.reset()
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    with recorded_cloud() as local:
+        yield local

@@ -6,32 +6,24 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
-from eks_audit import clients, ratelimit
+from eks_audit import ratelimit
 from eks_audit.quotas import quota_name, read_quotas
 from eks_audit_cli.main import cli
 from eks_audit_local.quotas_overlay import Quotas, default_rates, parse_quotas
-from eks_audit_local.server import LocalCloud, Timings
+from eks_audit_local.server import Timings
+from tests.e2e.conftest import recorded_cloud
 from tests.helpers import audit_on
 
 
 @pytest.fixture(scope="module")
 def cloud():
-    records: list[dict] = []
-    clients.reset()
     rates = default_rates()
     rates["logs:DescribeSubscriptionFilters"] = 3.0  # changed, as `--quotas` would: an applied value
     rates["logs:DescribeLogStreams"] = rates["eks:TagResource"] = 0.05  # one call per 20 s
-    local = LocalCloud(
-        port=0,
-        timings=Timings(creating=0.5, update=0.5, sweep_interval=0),
-        quotas=Quotas(rates),
-        on_record=records.append,
-    )
-    local.records = records
-    local.start()
-    yield local
-    local.stop()
-    clients.reset()
+    with recorded_cloud(
+        timings=Timings(creating=0.5, update=0.5, sweep_interval=0), quotas=Quotas(rates)
+    ) as local:
+        yield local
 
 
 def single_attempt(cloud, service):
@@ -90,6 +82,8 @@ def test_status_says_with_verbose_which_rate_it_uses_and_where_it_came_from(clou
     cloud.client("eks").create_cluster(
         name="shown", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={}
     )
+    # onboarded first: between ACTIVE and the logging update, status would rightly say drifted
+    assert cloud.wait_until(lambda: audit_on(cloud, cloud.region, "shown"), 30)
     result = CliRunner().invoke(
         cli, ["status", "--verbose", "--endpoint-url", cloud.endpoint, "--region", cloud.region]
     )

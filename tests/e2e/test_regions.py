@@ -10,11 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
-from eks_audit import clients
 from eks_audit.delivery import iter_log_events
 from eks_audit_cli.main import cli
 from eks_audit_local.audit_lines import generate
-from eks_audit_local.server import LocalCloud, Timings
+from tests.e2e.conftest import recorded_cloud
 from tests.helpers import audit_on, put_audit_lines
 
 HOME, SPOKE = "us-east-1", "eu-west-1"
@@ -23,20 +22,8 @@ ROLE = "arn:aws:iam::123456789012:role/eks"
 
 @pytest.fixture(scope="module")
 def cloud():
-    records: list[dict] = []
-    clients.reset()
-    local = LocalCloud(
-        port=0,
-        region=HOME,
-        spoke_regions=(SPOKE,),
-        timings=Timings(creating=1.5, update=0.5, sweep_interval=0),
-        on_record=records.append,
-    )
-    local.records = records
-    local.start()
-    yield local
-    local.stop()
-    clients.reset()
+    with recorded_cloud(region=HOME, spoke_regions=(SPOKE,)) as local:
+        yield local
 
 
 def our_filter(cloud, region, name):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,21 +15,24 @@ from .names import log_group_name
 from .ratelimit import RateLimiter
 
 
+def _is_botocore(client: Any) -> bool:
+    """A botocore client (it has `meta`), as opposed to the emulated AWS's stand-ins."""
+    return hasattr(client, "meta")
+
+
 @dataclass
 class ClusterApi:
     eks: Any
     logs: Any
     limiter: RateLimiter | None = None  # client-side rate per API (ratelimit.py)
-    _watched: set[int] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """botocore clients report every answer to the limiter themselves (retries included)."""
         if self.limiter is None:
             return
         for client in (self.eks, self.logs):
-            if hasattr(client, "meta"):
+            if _is_botocore(client):
                 ratelimit.watch(client, self.limiter)
-                self._watched.add(id(client))
 
     def _pace(self, api: str) -> None:
         if self.limiter is not None:
@@ -38,7 +41,7 @@ class ClusterApi:
     def _call(self, client: Any, api: str, method: Callable[..., Any], **kwargs: Any) -> Any:
         """Paced; the answer is fed to the adaptive rate when the client does not report it."""
         self._pace(api)
-        report = self.limiter is not None and id(client) not in self._watched
+        report = self.limiter is not None and not _is_botocore(client)
         try:
             answer = method(**kwargs)
         except ClientError as exc:

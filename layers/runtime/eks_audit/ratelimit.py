@@ -232,7 +232,7 @@ def scaled(rates: Mapping[str, Rate], share: float) -> dict[str, Rate]:
 
 
 def _share_note(rate: Rate, share: float) -> str:
-    return rate.source if share == 1.0 else f"{share:.0%} of {rate.value:g}/s, {rate.source}"
+    return f"{share:.0%} of {rate.value:g}/s, {rate.source}"
 
 
 def _default_quota_client(region: str) -> Any:
@@ -249,32 +249,48 @@ def build(
     return RateLimiter(scaled(rates_for_region(quota_client, region, overrides), share_of_quota(read_only)))
 
 
-_shared: dict[tuple[str, float], RateLimiter] = {}
-_lock = threading.Lock()
+class Limiters:
+    """Limiters per region and share, each built once, its quotas read once, when first asked for:
+    a process's (`shared`) or a CLI command's."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, float], RateLimiter] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        region: str,
+        *,
+        read_only: bool = False,
+        quota_client: Callable[[str], Any] = _default_quota_client,
+        on_created: Callable[[str, RateLimiter], None] | None = None,
+    ) -> RateLimiter:
+        key = (region, share_of_quota(read_only))
+        with self._lock:
+            found = self._found.get(key)
+        if found is not None:
+            return found
+        limiter = build(region, read_only=read_only, quota_client=quota_client)  # no lock held: I/O
+        with self._lock:
+            if key in self._found:
+                return self._found[key]
+            self._found[key] = limiter
+        if on_created is not None:
+            on_created(region, limiter)
+        return limiter
+
+    def clear(self) -> None:
+        with self._lock:
+            self._found.clear()
 
 
-def shared(
-    region: str,
-    *,
-    read_only: bool = False,
-    quota_client: Callable[[str], Any] = _default_quota_client,
-    on_created: Callable[[str, RateLimiter], None] | None = None,
-) -> RateLimiter:
-    """One limiter per region and share per process (the quotas are per account and region), its
-    rates read from Service Quotas once, when it is first asked for."""
-    key = (region, share_of_quota(read_only))
-    with _lock:
-        found = _shared.get(key)
-    if found is not None:
-        return found
-    limiter = build(region, read_only=read_only, quota_client=quota_client)
-    with _lock:
-        if key in _shared:
-            return _shared[key]
-        _shared[key] = limiter
-    if on_created is not None:
-        on_created(region, limiter)
-    return limiter
+_SHARED = Limiters()
+
+
+def shared(region: str, **options: Any) -> RateLimiter:
+    """This process's limiter for a region (the quotas are per account and region): what
+    `Limiters.get` takes, for the life of an execution environment."""
+    return _SHARED.get(region, **options)
 
 
 def reporter(logger: Any) -> Callable[[str, RateLimiter], None]:
@@ -290,5 +306,4 @@ def reporter(logger: Any) -> Callable[[str, RateLimiter], None]:
 
 
 def reset() -> None:
-    with _lock:
-        _shared.clear()
+    _SHARED.clear()
