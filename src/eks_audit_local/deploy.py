@@ -8,6 +8,7 @@ hand because moto's CloudFormation skips Firehose, subscription filters and seve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -32,13 +33,24 @@ class Stack:
     notes: list[str] = field(default_factory=list)
     spokes: dict[str, Stack] = field(default_factory=dict)  # region -> a StackSet's instance
     retained: list[str] = field(default_factory=list)  # what a deletion left behind (DeletionPolicy)
+    # creates a SERVICE_MANAGED StackSet (organization.ServiceManagedStackSets.create)
+    service_managed: Callable[[Stack, str, dict[str, Any]], None] | None = None
 
     def clients(self, service: str) -> Any:
         return self.region_clients(service, self.context.region)
 
     def name(self, logical_id: str, properties: Mapping[str, Any], key: str) -> str:
-        """The name the template gives (RoleName, TopicName, ...), else CloudFormation's kind."""
-        return properties.get(key) or f"{self.context.ref('AWS::StackName')}-{logical_id}"
+        """The name the template gives (RoleName, TopicName, ...), else CloudFormation's kind:
+        stack name, logical ID and a suffix, the first two cut short so that the whole fits the
+        shortest of the services' limits here (IAM roles: 64 characters)."""
+        given = properties.get(key)
+        if given:
+            return given
+        generated = f"{self.context.ref('AWS::StackName')}-{logical_id}"
+        if len(generated) <= 64:
+            return generated
+        suffix = hashlib.sha256(generated.encode()).hexdigest()[:12].upper()
+        return f"{self.context.ref('AWS::StackName')[:25]}-{logical_id[:25]}-{suffix}"
 
     def output(self, name: str) -> str:
         return self.context.resolve(self.context.template["Outputs"][name]["Value"])
@@ -107,13 +119,14 @@ def deploy(
     account: str = "123456789012",
     template_path=TEMPLATE,
     stack_id: str | None = None,
+    service_managed: Callable[[Stack, str, dict[str, Any]], None] | None = None,
 ) -> Stack:
     """Create every resource of the template in `region` (a StackSet's instances in theirs)."""
     template = load_template(template_path)
     context = Context(template, dict(parameters), region=region, account=account)
     if stack_id is not None:
         context.stack_id = stack_id
-    stack = Stack(context, clients)
+    stack = Stack(context, clients, service_managed=service_managed)
     resources = template["Resources"]
     for name in creation_order(resources):
         spec = resources[name]
@@ -213,7 +226,7 @@ def _bucket(stack: Stack, name: str, p: dict[str, Any]) -> None:
     )
     s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=p["OwnershipControls"])
     rules = []
-    for rule in p["LifecycleConfiguration"]["Rules"]:
+    for rule in p.get("LifecycleConfiguration", {}).get("Rules", []):
         rules.append(
             {
                 "ID": rule["Id"],
@@ -223,7 +236,8 @@ def _bucket(stack: Stack, name: str, p: dict[str, Any]) -> None:
                 "AbortIncompleteMultipartUpload": rule["AbortIncompleteMultipartUpload"],
             }
         )
-    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    if rules:
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
     topics = []
     for config in p.get("NotificationConfiguration", {}).get("TopicConfigurations", []):
         key_rules = [{"Name": r["Name"], "Value": r["Value"]} for r in config["Filter"]["S3Key"]["Rules"]]
@@ -325,10 +339,9 @@ def _queue(stack: Stack, name: str, p: dict[str, Any]) -> None:
         if isinstance(value, bool)
         else str(value)
         for key, value in p.items()
+        if key != "QueueName"
     }
-    url = sqs.create_queue(QueueName=f"{stack.context.ref('AWS::StackName')}-{name}", Attributes=attributes)[
-        "QueueUrl"
-    ]
+    url = sqs.create_queue(QueueName=stack.name(name, p, "QueueName"), Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     stack.context.refs[name] = url
     stack.context.attributes[(name, "Arn")] = arn
@@ -436,7 +449,15 @@ def stack_instance_refusal(stack: Stack, p: dict[str, Any], region: str) -> str 
 
 def _stack_set(stack: Stack, name: str, p: dict[str, Any]) -> None:
     """A StackSet's instances: its template deployed in each region with its parameters, as
-    CloudFormation StackSets would (stacksets-concepts.html). The template is spoke.yaml."""
+    CloudFormation StackSets would (stacksets-concepts.html). The template is spoke.yaml; a
+    SERVICE_MANAGED StackSet (org.yaml) is the organization's (organization.py)."""
+    if p.get("PermissionModel") == "SERVICE_MANAGED":
+        if stack.service_managed is None:
+            raise ValueError(
+                f"{name}: a service-managed StackSet needs an organization (local serve --organization)"
+            )
+        stack.service_managed(stack, name, p)
+        return
     if p.get("TemplateURL") != SPOKE_TEMPLATE.name:
         raise ValueError(f"{name}: the local cloud deploys only {SPOKE_TEMPLATE.name} as a StackSet")
     parameters = {item["ParameterKey"]: str(item["ParameterValue"]) for item in p.get("Parameters", [])}

@@ -109,7 +109,7 @@ def identify(environ: dict[str, Any], body: bytes) -> Call | None:
         except ValueError:
             params = {}
     operation = None
-    if service == "logs":
+    if service in ("logs", "organizations"):
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = target.rpartition(".")[2] or None
     elif service == "eks":
@@ -156,7 +156,11 @@ class Gateway:
         self.faults = faults
         self.quotas = quotas or Quotas(None)
         self.emit = emit
-        self.account = "123456789012"
+        self.account = "123456789012"  # the management account of an organization; the only one otherwise
+        # access key -> the account it acts in (a member account's deployer and controller)
+        self.accounts: dict[str, str] = {}
+        # called after a successful Organizations call that moves accounts (automatic deployment)
+        self.on_organizations: Callable[[str, dict[str, Any]], None] | None = None
         self.calls: Counter[tuple[str, str, str]] = Counter()  # (region, service, operation)
         # access key -> the IAM role whose session uses it (the controller's, as Lambda's would be)
         self.roles: dict[str, str] = {}
@@ -166,11 +170,14 @@ class Gateway:
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         call = identify(environ, body)
+        account = self.account_of(call.access_key) if call is not None else self.account
+        if call is not None and call.access_key in self.accounts:
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = account  # moto serves the call in that account
         if call is not None and call.operation:
             self.calls[(call.region, call.service, call.operation)] += 1
         if call is not None and call.service == "servicequotas":
             answer = answer_service_quotas(
-                self.quotas, self.account, call.region, environ.get("HTTP_X_AMZ_TARGET", ""), body
+                self.quotas, account, call.region, environ.get("HTTP_X_AMZ_TARGET", ""), body
             )
             if answer is not None:
                 status_code, document = answer
@@ -183,7 +190,7 @@ class Gateway:
                 return [payload]
         if call is not None and call.service in FAULTY_SERVICES and call.operation:
             fault = None
-            if not self.quotas.admit(self.account, call.region, call.service, call.operation):
+            if not self.quotas.admit(account, call.region, call.service, call.operation):
                 fault = "throttle"
             elif self.faults.throttle or self.faults.error:
                 fault = self.faults.draw()
@@ -195,7 +202,7 @@ class Gateway:
                 )
                 headers, payload = _error_body(call.service, code, message)
                 start_response(status, [*list(headers.items()), ("Content-Length", str(len(payload)))])
-                self._cloudtrail(call, int(status.split()[0]), payload, code)
+                self._cloudtrail(call, account, int(status.split()[0]), payload, code)
                 return [payload]
 
         captured: dict[str, Any] = {}
@@ -209,28 +216,46 @@ class Gateway:
         if call is not None and call.operation in WATCHED.get(call.service, ()):
             payload = b"".join(chunks)
             error = captured["headers"].get("x-amzn-ErrorType") or captured["headers"].get("X-Amzn-ErrorType")
-            self._cloudtrail(call, captured["status"], payload, error)
+            self._cloudtrail(call, account, captured["status"], payload, error)
+        if (
+            call is not None
+            and call.service == "organizations"
+            and captured.get("status") == 200
+            and self.on_organizations is not None
+        ):
+            self.on_organizations(call.operation or "", call.params)
         return chunks
 
-    def _identity(self, access_key: str) -> dict[str, Any]:
+    def account_of(self, access_key: str) -> str:
+        """The account a call acts in: a key given an account here, else moto's own answer (an
+        assumed role's session acts in the role's account), else the management account."""
+        if access_key in self.accounts:
+            return self.accounts[access_key]
+        from moto.iam.models import get_account_id_from
+
+        return get_account_id_from(access_key)
+
+    def _identity(self, access_key: str, account: str) -> dict[str, Any]:
         """CloudTrail's userIdentity: an IAM user's key, or a role's session (cloudtrail-event-
         reference-user-identity.html: type AssumedRole, sessionContext.sessionIssuer the role)."""
         role = self.roles.get(access_key)
         if role is None:
-            return {"type": "IAMUser", "accountId": self.account, "accessKeyId": access_key}
+            return {"type": "IAMUser", "accountId": account, "accessKeyId": access_key}
         name = role.rsplit("/", 1)[1]
         return {
             "type": "AssumedRole",
             "principalId": f"AROALOCAL:{name}",
-            "arn": f"arn:aws:sts::{self.account}:assumed-role/{name}/{name}",
-            "accountId": self.account,
+            "arn": f"arn:aws:sts::{account}:assumed-role/{name}/{name}",
+            "accountId": account,
             "accessKeyId": access_key,
             "sessionContext": {
-                "sessionIssuer": {"type": "Role", "arn": role, "accountId": self.account, "userName": name}
+                "sessionIssuer": {"type": "Role", "arn": role, "accountId": account, "userName": name}
             },
         }
 
-    def _cloudtrail(self, call: Call, status: int, payload: bytes, error_code: str | None) -> None:
+    def _cloudtrail(
+        self, call: Call, account: str, status: int, payload: bytes, error_code: str | None
+    ) -> None:
         if call.operation not in WATCHED.get(call.service, ()):
             return
         try:
@@ -241,7 +266,7 @@ class Gateway:
             error_code = str(response.get("__type", "")).rpartition("#")[2] or "UnknownError"
         detail: dict[str, Any] = {
             "eventVersion": "1.09",
-            "userIdentity": self._identity(call.access_key),
+            "userIdentity": self._identity(call.access_key, account),
             "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "eventSource": f"{call.service}.amazonaws.com",
             "eventName": call.operation,
@@ -257,7 +282,7 @@ class Gateway:
             "readOnly": False,
             "eventType": "AwsApiCall",
             "managementEvent": True,
-            "recipientAccountId": self.account,
+            "recipientAccountId": account,
         }
         if status >= 400:
             detail["errorCode"] = error_code or "UnknownError"

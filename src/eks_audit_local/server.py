@@ -9,6 +9,7 @@ import json
 import os
 import threading
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from contextlib import suppress
@@ -18,10 +19,27 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from . import delivery, eks_lifecycle, events_overlay, logs_overlay, regions_overlay, sns_overlay
+from . import (
+    delivery,
+    eks_lifecycle,
+    events_overlay,
+    logs_overlay,
+    organization,
+    regions_overlay,
+    sns_overlay,
+)
 from .controller import Controller
 from .deploy import Stack, delete, deploy, function_environment, update
 from .gateway import Faults, Gateway
+from .member_process import MemberConfig, MemberController
+from .organization import (
+    ARTIFACTS_TEMPLATE,
+    ORG_TEMPLATE,
+    Instance,
+    Organization,
+    ServiceManagedStackSets,
+    create_organization,
+)
 from .quotas_overlay import Quotas, default_rates
 
 # the stack record below uses a resource moto's CloudFormation only notes as unsupported
@@ -31,6 +49,8 @@ ACCOUNT = "123456789012"
 CONSUMER_ACCOUNT = "210987654321"
 EXTERNAL_ID = "eks-audit-local-external-id"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+CREDENTIALS_SECRET = {"AWS_SECRET_ACCESS_KEY": "local"}
+ORG_STACK_NAME = "eks-audit-org"
 # the in-process controller's key: its calls are recorded as the reconciler role's session
 CONTROLLER_ACCESS_KEY = "eks-audit-reconciler"
 
@@ -75,6 +95,9 @@ class LocalCloud:
     controller_enabled: bool = True
     on_record: Callable[[dict[str, Any]], None] = lambda record: None
     extra_parameters: dict[str, str] = field(default_factory=dict)
+    # N > 0: an AWS Organization of a management account and N member accounts in one OU, with
+    # org.yaml deployed from the management account (organization.py) instead of template.yaml
+    organization: int = 0
 
     endpoint: str = ""
     stack: Stack | None = None
@@ -85,13 +108,20 @@ class LocalCloud:
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _saved_environ: dict[str, str | None] = field(default_factory=dict)
+    org: Organization | None = None
+    org_stack: Stack | None = None
+    stack_sets: ServiceManagedStackSets | None = None
+    members: dict[str, MemberController] = field(default_factory=dict)  # account -> its controller
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> LocalCloud:
-        """Serve, deploy the stack, attach the controller."""
+        """Serve, deploy the stack (or the organization's), attach the controller(s)."""
         self.start_server()
-        self.deploy_stack()
+        if self.organization:
+            self.deploy_organization()
+        else:
+            self.deploy_stack()
         return self
 
     def start_server(self) -> LocalCloud:
@@ -107,6 +137,7 @@ class LocalCloud:
         events_overlay.install()
         regions_overlay.install(opted_in=self.regions)
         sns_overlay.install()
+        organization.install()
         app = self.gateway = Gateway(
             DomainDispatcherApplication(create_backend_app), self.faults, self._emit, self.quotas
         )
@@ -136,6 +167,8 @@ class LocalCloud:
         self._stopping.set()
         if self.controller is not None:
             self.controller.stop()
+        for member in list(self.members.values()):
+            member.stop()
         delivery.flush()
         if self._server is not None:
             self._server.shutdown()
@@ -265,57 +298,183 @@ class LocalCloud:
             clients.reset()  # settings are read per invocation from the environment
         return retained
 
+    def _controller_environment(self, stack: Stack, access_key: str) -> dict[str, str]:
+        """What Lambda gives the functions of `stack`: the template's environment, the role's
+        session (`access_key`, recorded as the reconciler role's), the local cloud's timings."""
+        role = stack.context.attributes[("ReconcilerFunctionRole", "Arn")]  # SAM's <Name>Role
+        self.gateway.roles[access_key] = role
+        environment = {
+            **stack.function_environment,
+            "AWS_ACCESS_KEY_ID": access_key,
+            "CONTROLLER_ROLE_ARN": role,
+            "WAIT_CREATING_SECONDS": str(self.timings.requeue_creating),
+            "WAIT_UPDATING_SECONDS": str(self.timings.requeue_updating),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "EksAudit",
+            "POWERTOOLS_SERVICE_NAME": "eks-audit",
+            # one process plays every reconciler here: it may use the whole API rate
+            "CONCURRENT_RECONCILERS": "1",
+            # EMF metrics would print to stdout; the activity log carries the same facts here
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+        if "RelayQueue" in stack.created:
+            forwarder = stack.context.template["Resources"]["ForwarderFunction"]["Properties"]
+            environment.update(stack.context.resolve(forwarder["Environment"]["Variables"]))
+        return environment
+
+    @staticmethod
+    def _relay(stack: Stack) -> tuple[str, str] | None:
+        if "RelayQueue" not in stack.created:
+            return None
+        return stack.context.refs["RelayQueue"], stack.context.attributes[("RelayQueue", "Arn")]
+
     def _attach_controller(self) -> None:
         assert self.stack is not None
-        role = self.stack.context.attributes[("ReconcilerFunctionRole", "Arn")]  # SAM's <Name>Role
-        self.gateway.roles[CONTROLLER_ACCESS_KEY] = role
-        self._apply_environment(
-            {
-                **self.stack.function_environment,
-                "AWS_ACCESS_KEY_ID": CONTROLLER_ACCESS_KEY,
-                "CONTROLLER_ROLE_ARN": role,
-                "WAIT_CREATING_SECONDS": str(self.timings.requeue_creating),
-                "WAIT_UPDATING_SECONDS": str(self.timings.requeue_updating),
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_NAMESPACE": "EksAudit",
-                "POWERTOOLS_SERVICE_NAME": "eks-audit",
-                # one process plays every reconciler here: it may use the whole API rate
-                "CONCURRENT_RECONCILERS": "1",
-                # EMF metrics would print to stdout; the activity log carries the same facts here
-                "POWERTOOLS_METRICS_DISABLED": "true",
-            }
-        )
+        self._apply_environment(self._controller_environment(self.stack, CONTROLLER_ACCESS_KEY))
         from eks_audit import clients, ratelimit
 
         clients.reset()  # clients and limiters are per process: start from this cloud's environment
         ratelimit.reset()
-        queue_url = self.stack.output("ReconcileQueueUrl")
-        queue_arn = self.stack.context.attributes[("ReconcileQueue", "Arn")]
-        relay = None
-        if "RelayQueue" in self.stack.created:
-            relay = (
-                self.stack.context.refs["RelayQueue"],
-                self.stack.context.attributes[("RelayQueue", "Arn")],
-            )
-            forwarder = self.stack.context.template["Resources"]["ForwarderFunction"]["Properties"]
-            self._apply_environment(self.stack.context.resolve(forwarder["Environment"]["Variables"]))
         self.controller = Controller(
             self.client("sqs"),
-            queue_url,
-            queue_arn,
+            self.stack.output("ReconcileQueueUrl"),
+            self.stack.context.attributes[("ReconcileQueue", "Arn")],
             self.region,
             on_record=self.on_record,
             visibility_seconds=self.timings.visibility,
             sweep_interval=self.timings.sweep_interval,
-            relay=relay,
+            relay=self._relay(self.stack),
         )
         self.controller.start()
+
+    # -- an organization ---------------------------------------------------------------------------
+
+    def client_in(self, account: str, service: str, region: str | None = None) -> Any:
+        """A client acting in `account` (as a StackSets execution role there would)."""
+        key = f"deployer-{account}"
+        self.gateway.accounts[key] = account
+        return boto3.client(
+            service,
+            region_name=region or self.region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=key,
+            aws_secret_access_key="local",
+            config=Config(retries={"mode": "adaptive", "max_attempts": 10}),
+        )
+
+    def member_client(self, account: str, service: str, region: str | None = None) -> Any:
+        """A client of a member account as its administrators reach it: through the
+        `OrganizationAccountAccessRole` that CreateAccount put there, assumed from the management
+        account (organizations/latest/userguide/orgs_manage_accounts_access.html)."""
+        credentials = self.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="eks-audit-local"
+        )["Credentials"]
+        return boto3.client(
+            service,
+            region_name=region or self.region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            config=Config(retries={"mode": "adaptive", "max_attempts": 10}),
+        )
+
+    def deploy_organization(self) -> Stack:
+        """What the README's organization deploy does: the organization's accounts (here created),
+        the artifacts bucket, then org.yaml from the management account, whose StackSets deploy
+        to every member account; later moves into or out of the OU deploy or remove (automatic
+        deployment)."""
+        self.quotas.enforcing = False  # the deploy is CloudFormation's, not emulated here
+        try:
+            self.org = create_organization(self.client("organizations"), self.organization)
+            self.gateway.account = self.org.management
+            artifacts = deploy(
+                self.client,
+                {"OrganizationId": self.org.id},
+                region=self.region,
+                account=ACCOUNT,
+                template_path=ARTIFACTS_TEMPLATE,
+                stack_id=f"arn:aws:cloudformation:{self.region}:{ACCOUNT}:stack/eks-audit-artifacts/{uuid.uuid4()}",
+            )
+            register_stack(
+                self.client("cloudformation"),
+                "eks-audit-artifacts",
+                artifacts.outputs(),
+                artifacts.context.parameters,
+            )
+            self.stack_sets = ServiceManagedStackSets(
+                self.client,
+                lambda account: lambda service, region: self.client_in(account, service, region),
+                on_deployed=self._member_deployed,
+                on_removed=self._member_removed,
+            )
+            parameters = {
+                "OrganizationalUnitIds": self.org.ou,
+                "OrganizationId": self.org.id,
+                "ConsumerPrincipal": CONSUMER_ACCOUNT,
+                "ExternalId": EXTERNAL_ID,
+                "SpokeRegions": ",".join(self.spoke_regions),
+                "BufferingSeconds": str(int(self.timings.firehose_buffer)),
+                **self.extra_parameters,
+            }
+            self.org_stack = deploy(
+                self.client,
+                parameters,
+                region=self.region,
+                account=ACCOUNT,
+                template_path=ORG_TEMPLATE,
+                stack_id=f"arn:aws:cloudformation:{self.region}:{ACCOUNT}:stack/{ORG_STACK_NAME}/{uuid.uuid4()}",
+                service_managed=self.stack_sets.create,
+            )
+            register_stack(
+                self.client("cloudformation"), ORG_STACK_NAME, self.org_stack.outputs(), parameters
+            )
+        finally:
+            self.quotas.enforcing = True
+        self.gateway.on_organizations = self._organizations_changed
+        return self.org_stack
+
+    def _organizations_changed(self, operation: str, params: dict[str, Any]) -> None:
+        """Automatic deployment: an account moved into (or out of) a target OU, or removed."""
+        if operation in ("MoveAccount", "RemoveAccountFromOrganization", "CloseAccount"):
+            stack_sets = self.stack_sets
+            if stack_sets is not None:
+                self._spawn(stack_sets.sync, "automatic-deployment")
+
+    def _member_deployed(self, instance: Instance) -> None:
+        """A member account's home stack is up: its functions start, in a process of their own."""
+        stack = instance.stack
+        if stack is None or "ReconcileQueue" not in stack.created or not self.controller_enabled:
+            return
+        access_key = f"reconciler-{instance.account}"
+        self.gateway.accounts[access_key] = instance.account
+        environment = self._controller_environment(stack, access_key)
+        environment.update(
+            {"AWS_REGION": instance.region, "AWS_DEFAULT_REGION": instance.region, **CREDENTIALS_SECRET}
+        )
+        relay = self._relay(stack)
+        config = MemberConfig(
+            account=instance.account,
+            region=instance.region,
+            queue_url=stack.output("ReconcileQueueUrl"),
+            queue_arn=stack.context.attributes[("ReconcileQueue", "Arn")],
+            relay_url=relay[0] if relay else None,
+            relay_arn=relay[1] if relay else None,
+            visibility_seconds=self.timings.visibility,
+            sweep_interval=self.timings.sweep_interval,
+        )
+        self.members[instance.account] = MemberController(config, environment, self.on_record)
+
+    def _member_removed(self, instance: Instance) -> None:
+        member = self.members.pop(instance.account, None) if instance.stack_set.endswith("-members") else None
+        if member is not None:
+            member.stop()
 
     def _emit(self, region: str, source: str, detail: dict[str, Any]) -> None:
         """CloudTrail -> EventBridge: the default bus of the call's region."""
         from moto.events.models import events_backends
 
-        events_backends[ACCOUNT][region].put_events(
+        events_backends[detail.get("recipientAccountId", ACCOUNT)][region].put_events(
             [{"Source": source, "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}]
         )
 
@@ -353,7 +512,7 @@ def register_stack(
     parameters: dict[str, str],
     *,
     update: bool = False,
-) -> None:
+) -> str:
     """A CloudFormation stack record carrying a deployment's outputs and parameters, so that the CLI
     discovers a local stack exactly as it discovers a real one (DescribeStacks)."""
     record = {
@@ -362,8 +521,9 @@ def register_stack(
         "Resources": {"Deployed": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
     }
-    (cloudformation.update_stack if update else cloudformation.create_stack)(
+    answer = (cloudformation.update_stack if update else cloudformation.create_stack)(
         StackName=name,
         TemplateBody=json.dumps(record),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
     )
+    return answer["StackId"]

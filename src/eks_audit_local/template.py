@@ -1,7 +1,7 @@
 """template.yaml, read and evaluated: the single source of truth for the local cloud and the tests.
 
 A small evaluator of the intrinsic functions this template uses (Ref, Fn::Sub, Fn::GetAtt, Fn::If,
-Fn::Select, Fn::Split, Fn::Equals, Fn::Not, AWS::NoValue) against parameters and the names of
+Fn::Select, Fn::Split, Fn::Join, Fn::Equals, Fn::Not, Fn::And, Fn::Or, AWS::NoValue) against parameters and the names of
 resources as they were created. Written by hand: cfn-lint's decoder keeps intrinsics unevaluated
 and moto's CloudFormation skips Firehose, subscription filters and several policies.
 """
@@ -79,6 +79,9 @@ class Context:
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
+            kind = self.template.get("Parameters", {}).get(name, {}).get("Type")
+            if kind == "CommaDelimitedList":  # a list, as CloudFormation gives it
+                return [item.strip() for item in self.parameters[name].split(",")]
             return self.parameters[name]
         if name in self.refs:
             return self.refs[name]
@@ -132,6 +135,8 @@ _FUNCTIONS = {
     "Fn::If": lambda ctx, v: ctx.resolve(v[1] if ctx.condition(v[0]) else v[2]),
     "Fn::Equals": lambda ctx, v: ctx.resolve(v[0]) == ctx.resolve(v[1]),
     "Fn::Not": lambda ctx, v: not ctx.resolve(v[0]),
+    "Fn::And": lambda ctx, v: all(ctx.resolve(item) for item in v),
+    "Fn::Or": lambda ctx, v: any(ctx.resolve(item) for item in v),
     "Fn::Select": lambda ctx, v: ctx.resolve(v[1])[int(v[0])],
     "Fn::Split": lambda ctx, v: str(ctx.resolve(v[1])).split(v[0]),
     "Fn::Join": lambda ctx, v: v[0].join(str(item) for item in ctx.resolve(v[1])),

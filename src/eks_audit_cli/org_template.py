@@ -1,0 +1,69 @@
+"""template.yaml as plain CloudFormation, for the organization's member StackSet (org.yaml).
+
+Service-managed StackSets with their default execution role accept no transform, SAM's included
+(AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html), so the home stack reaches
+the member accounts as AWS's own SAM translator (aws-sam-translator, the library `sam deploy` relies
+on through CloudFormation's transform) renders it: the same resources CloudFormation would create
+from template.yaml, with no Transform left.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Any
+
+
+class _NoManagedPolicies:
+    """The loader SAM asks for AWS managed policy ARNs by name: template.yaml attaches none."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@contextmanager
+def _region(region: str):
+    saved = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = region  # the translator asks botocore for a region
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("AWS_DEFAULT_REGION", None)
+        else:
+            os.environ["AWS_DEFAULT_REGION"] = saved
+
+
+def translate(sam_template: dict[str, Any], region: str) -> dict[str, Any]:
+    """The CloudFormation that `sam deploy` of this (packaged) SAM template would create."""
+    from samtranslator.translator.transform import transform
+
+    with _region(region):
+        return transform(sam_template, {}, _NoManagedPolicies())
+
+
+def unpackaged(sam_template: dict[str, Any]) -> list[str]:
+    """The functions and layers whose code is still a local path: `sam package` has not run."""
+    local = []
+    for name, resource in sam_template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        uri = properties.get("CodeUri", properties.get("ContentUri"))
+        if resource["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion") and (
+            isinstance(uri, str) and not uri.startswith("s3://")
+        ):
+            local.append(name)
+    return local
+
+
+def member_template(packaged_text: str, region: str) -> dict[str, Any]:
+    """The member accounts' home stack, from the output of `sam package` of template.yaml."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    template = yaml_parse(packaged_text)
+    local = unpackaged(template)
+    if local:
+        raise ValueError(
+            f"{', '.join(sorted(local))}: code still on this machine; give the output of "
+            "`sam package --s3-bucket <artifacts bucket>` (README, An AWS Organization)"
+        )
+    return translate(template, region)
