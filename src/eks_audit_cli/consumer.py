@@ -24,8 +24,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eks_audit.delivery import iter_log_events
 
 from .options import global_options, home_region_option
+from .org import DEFAULT_ORG_STACK_NAME, integrations, no_org_stack, org_coverage
 from .session import Aws
-from .stack import DEFAULT_STACK_NAME, DeployedStack
+from .stack import DEFAULT_STACK_NAME, DeployedStack, StackNotFound
 
 
 @dataclass
@@ -260,3 +261,78 @@ def check(globals_, stack_name, home_region) -> None:
     if globals_.json:
         click.echo(json.dumps({"stacks": report, "ok": not failed}, indent=2))
     sys.exit(1 if failed else 0)
+
+
+@group.command("integrations")
+@click.option("--stack-name", default=DEFAULT_STACK_NAME, show_default=True, envvar="EKS_AUDIT_STACK")
+@click.option(
+    "--org",
+    "organization",
+    is_flag=True,
+    help="One integration per account of the organization (run from the management or delegated-admin account).",
+)
+@click.option(
+    "--org-stack-name",
+    default=DEFAULT_ORG_STACK_NAME,
+    show_default=True,
+    help="With --org: org.yaml's stack.",
+)
+@home_region_option
+@global_options(only=("regions", "profile", "endpoint_url", "json"))
+@click.pass_obj
+def integrations_command(globals_, stack_name, organization, org_stack_name, home_region) -> None:
+    """What the consumer's integration needs, per account: the SNS topic, the role ARN and the
+    external ID (Lacework: sns_arn, credentials.role_arn, credentials.external_id). With --org,
+    every covered account's, read through its read-only role; accounts not covered are named."""
+    aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions)
+    region = home_region or aws.session.region_name or "us-east-1"
+    uncovered: list[dict[str, str]] = []
+    if organization:
+        try:
+            org_stack, coverages = org_coverage(aws, org_stack_name, region)
+        except StackNotFound:
+            click.echo(no_org_stack("consumer integrations --org", org_stack_name, region), err=True)
+            sys.exit(2)
+        entries = integrations(aws, org_stack, coverages)
+        uncovered = [
+            {"account": c.account, "name": c.name, "reason": c.reason} for c in coverages if not c.deployed
+        ]
+    else:
+        deployments = aws.deployments(stack_name, aws.regions(), home_region)
+        if not deployments.homes:
+            click.echo(f"eks-audit consumer integrations: no eks-audit stack named {stack_name!r}", err=True)
+            sys.exit(2)
+        entries = [integration_of(stack) for stack in deployments.homes.values()]
+    if globals_.json:
+        click.echo(json.dumps({"integrations": entries, "not_covered": uncovered}, indent=2))
+    else:
+        click.echo(render_integrations(entries))
+        for entry in uncovered:
+            click.echo(f"not covered: {entry['account']} {entry['name']}: {entry['reason']}")
+    sys.exit(1 if any("problem" in entry for entry in entries) else 0)
+
+
+def integration_of(stack: DeployedStack) -> dict[str, str]:
+    account = stack.outputs.get("FirehoseArn", "::::").split(":")[4]
+    return {
+        "account": account,
+        "name": stack.name,
+        "topic_arn": stack.outputs.get("TopicArn", ""),
+        "role_arn": stack.outputs.get("ConsumerRoleArn", ""),
+        "external_id": stack.outputs.get("ExternalId", ""),
+        "bucket": stack.outputs.get("BucketName", ""),
+    }
+
+
+def render_integrations(entries: list[dict[str, str]]) -> str:
+    header = ("ACCOUNT", "TOPIC (sns_arn)", "ROLE (role_arn)", "EXTERNAL ID")
+    lines = [header] + [
+        (e["account"], e.get("topic_arn", ""), e.get("role_arn", ""), e.get("external_id", ""))
+        if "problem" not in e
+        else (e["account"], f"cannot read: {e['problem']}", "", "")
+        for e in entries
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )

@@ -19,7 +19,8 @@ def activity_line(record: dict) -> str | None:
     cluster = record.get("cluster")
     level = record.get("level", "INFO")
     prefix = f"[{level.lower()}] " if level != "INFO" else ""
-    return f"controller: {prefix}{cluster + ': ' if cluster else ''}{message}"
+    who = f"controller {record['account']}" if record.get("account") else "controller"
+    return f"{who}: {prefix}{cluster + ': ' if cluster else ''}{message}"
 
 
 @click.group("local")
@@ -70,6 +71,14 @@ def group() -> None:
     help="Deploy the stack without attaching the functions: an account whose clusters predate eks-audit, "
     "before its first sweep (to try `eks-audit backfill`).",
 )
+@click.option(
+    "--organization",
+    type=click.IntRange(0, 20),
+    default=0,
+    show_default=True,
+    help="An AWS Organization: a management account and N member accounts in one OU, with the "
+    "organization deploy (org.yaml) made from the management account; 0: one account, template.yaml.",
+)
 @global_options(only=("regions",))
 @click.pass_obj
 def serve(
@@ -82,6 +91,7 @@ def serve(
     quotas_spec,
     quiet,
     no_controller,
+    organization,
 ) -> None:
     """Run moto with eks-audit's overlays, the stack deployed from template.yaml and the controller
     attached, until interrupted. Prints `READY http://127.0.0.1:<port>` once clients can use it.
@@ -116,9 +126,11 @@ def serve(
         timings=timings,
         on_record=on_record,
         controller_enabled=not no_controller,
+        organization=organization,
     )
     where = f"{region} and spokes in {', '.join(spokes)}" if spokes else region
-    click.echo(f"starting the local cloud on 127.0.0.1:{port}, deploying the stack in {where}...", err=True)
+    what = f"the organization deploy ({organization} member accounts)" if organization else "the stack"
+    click.echo(f"starting the local cloud on 127.0.0.1:{port}, deploying {what} in {where}...", err=True)
     try:
         cloud.start()
     except OSError as exc:
@@ -127,6 +139,20 @@ def serve(
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    if cloud.org is not None:
+        describe_organization(cloud)
+    else:
+        describe_stack(cloud, region)
+    for line in quotas.describe():
+        click.echo(line, err=True)
+    click.echo(f"READY {cloud.endpoint}")
+    sys.stdout.flush()
+    stop.wait()
+    click.echo("stopping...", err=True)
+    cloud.stop()
+
+
+def describe_stack(cloud, region: str) -> None:
     outputs = cloud.stack.outputs()
     click.echo(
         f"stack deployed in {region}: bucket {outputs['BucketName']}, queue {outputs['ReconcileQueueUrl']}",
@@ -135,13 +161,23 @@ def serve(
     for spoke, stack in cloud.stack.spokes.items():
         click.echo(f"spoke deployed in {spoke}: bucket {stack.output('BucketName')}", err=True)
     click.echo(f"consumer stand-in queue: {cloud.consumer_queue_url}", err=True)
-    for line in quotas.describe():
-        click.echo(line, err=True)
-    click.echo(f"READY {cloud.endpoint}")
-    sys.stdout.flush()
-    stop.wait()
-    click.echo("stopping...", err=True)
-    cloud.stop()
+
+
+def describe_organization(cloud) -> None:
+    org = cloud.org
+    click.echo(
+        f"organization {org.id}: management account {org.management} (the CLI's default credentials), "
+        f"OU {org.ou}",
+        err=True,
+    )
+    for (stack_set, account, region), instance in sorted(cloud.stack_sets.instances.items()):
+        state = "deployed" if instance.failure is None else f"FAILED: {instance.failure}"
+        click.echo(f"  {stack_set}: {account} {region}: {state}", err=True)
+    click.echo(
+        "member accounts: assume arn:aws:iam::<account>:role/OrganizationAccountAccessRole; an account "
+        "created and moved into the OU gets its stacks (automatic deployment)",
+        err=True,
+    )
 
 
 @group.command("audit-lines")

@@ -43,6 +43,20 @@ class Aws:
             )
         return self._clients[key]
 
+    def assumed(self, role_arn: str, session_name: str) -> Aws:
+        """The same access, as `role_arn` (another account's, say): its own clients and limiters,
+        so its calls are paced to that account's quotas."""
+        sts = self.client("sts", self.session.region_name or "us-east-1")
+        credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        other = Aws(self.profile, self.endpoint_url, self.regions_wanted, self.verbose)
+        other.session = boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=self.session.region_name,
+        )
+        return other
+
     def cluster_api(self, region: str, read_only: bool = False) -> ClusterApi:
         """Paced to the account's quotas, read from Service Quotas once per region: a read-only
         command takes the whole quota, one that writes leaves headroom (eks_audit/ratelimit.py)."""

@@ -18,9 +18,18 @@ from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, render_table, with_delivery
 from .errors import CANNOT_RUN, is_fatal
 from .options import global_options, home_region_option
+from .org import (
+    DEFAULT_ORG_STACK_NAME,
+    AccountCoverage,
+    no_org_stack,
+    not_covered,
+    org_coverage,
+    org_ok,
+    read_members,
+)
 from .scope import no_stack_anywhere, regions_to_look
 from .session import Aws
-from .stack import DEFAULT_STACK_NAME, Deployments, StackNotFound, placeholder_settings
+from .stack import DEFAULT_STACK_NAME, Deployments, StackNotFound, find_deployments, placeholder_settings
 
 IN_SCOPE_OK = {"compliant"}
 OUT_OF_SCOPE = {"skipped", "gone"}
@@ -167,12 +176,28 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
     show_default=True,
     help="Seconds a cluster may stay pending (new, updating) before it counts as a problem.",
 )
+@click.option(
+    "--org",
+    "organization",
+    is_flag=True,
+    help="Every account of the AWS Organization (run from the management or delegated-admin account): "
+    "the organization deploy's coverage per account, read through each account's read-only role.",
+)
+@click.option(
+    "--org-stack-name",
+    default=DEFAULT_ORG_STACK_NAME,
+    show_default=True,
+    help="With --org: the stack of org.yaml in the administering account.",
+)
 @global_options(verbose=True)
 @click.pass_obj
-def command(globals_, stack_name, clusters, home_region, window, pending_grace) -> None:
+def command(
+    globals_, stack_name, clusters, home_region, window, pending_grace, organization, org_stack_name
+) -> None:
     """Coverage per cluster and region, and delivery: whether each cluster's audit log reaches the
     stream (CloudWatch metrics over --window). Exit 0 only when every in-scope cluster is compliant
-    (a cluster configured right whose log does not get through is `silent`)."""
+    (a cluster configured right whose log does not get through is `silent`). With --org, every
+    account of the organization, and exit 0 only when each is covered and compliant."""
     try:
         window_s = delivery_health.parse_duration(window)
     except ValueError as exc:
@@ -183,6 +208,12 @@ def command(globals_, stack_name, clusters, home_region, window, pending_grace) 
             param_hint="--window",
         )
     aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions, verbose=globals_.verbose)
+    if organization:
+        sys.exit(
+            org_status(
+                globals_, aws, org_stack_name, stack_name, home_region, clusters, window_s, pending_grace
+            )
+        )
     regions = aws.regions()
     deployments = aws.deployments(stack_name, regions, home_region)
     if not deployments.homes:
@@ -242,3 +273,105 @@ def command(globals_, stack_name, clusters, home_region, window, pending_grace) 
         for problem in problems:
             click.echo(f"  {problem}", err=True)
     sys.exit(0 if ok else 1)
+
+
+def org_status(
+    globals_, aws: Aws, org_stack_name: str, stack_name: str, home_region, clusters, window_s, pending_grace
+) -> int:
+    """`status --org`: every account of the organization, its stack and its clusters."""
+    region = home_region or aws.session.region_name or "us-east-1"
+    try:
+        org_stack, coverages = org_coverage(aws, org_stack_name, region)
+    except StackNotFound:
+        click.echo(no_org_stack("status --org", org_stack_name, region), err=True)
+        return CANNOT_RUN
+    management = next((c.account for c in coverages if c.stack == "management"), "")
+    click.echo(f"eks-audit status --org: {len(coverages)} accounts, reading the covered ones", err=True)
+
+    def look(member: Aws, deployments: Deployments) -> list[RegionStatus]:
+        home = next(iter(deployments.homes.values()))
+        return in_parallel(
+            lambda r: region_status(member, r, deployments, clusters, window_s), list(home.covered_regions)
+        )
+
+    read_members(aws, org_stack, coverages, look)
+    caller = aws.client("sts", region).get_caller_identity()["Account"]
+    for coverage in coverages:
+        if coverage.stack == "management" and caller == management:
+            look_at_management(aws, coverage, stack_name, region, clusters, window_s)
+    now = datetime.now(UTC)
+    ok = org_ok(coverages, lambda row: needs_attention(row, pending_grace, now))
+    if globals_.json:
+        click.echo(json.dumps({"ok": ok, "accounts": [c.to_dict() for c in coverages]}, indent=2))
+    else:
+        click.echo(render_org(coverages))
+        for coverage in coverages:
+            for row in coverage.rows:
+                if needs_attention(row, pending_grace, now):
+                    click.echo(
+                        f"  {coverage.account}/{row.region}/{row.cluster}: {row.verdict}: {row.reason}"
+                    )
+            for problem in coverage.problems:
+                click.echo(f"  {coverage.account}: {problem}", err=True)
+        uncovered = [c for c in coverages if not c.deployed and not c.has_own_stack]
+        if uncovered:
+            click.echo("not covered:")
+            for c in uncovered:
+                counts = "" if not_covered(c) else " (no cluster seen: nothing to ship)"
+                click.echo(f"  {c.account} {c.name}: {c.reason}{counts}")
+    return 0 if ok else 1
+
+
+def look_at_management(
+    aws: Aws, coverage: AccountCoverage, stack_name: str, region, clusters, window_s
+) -> None:
+    """The caller is the management account: its own stack if it has one (then it is covered),
+    else its clusters in the home region, which nothing ships."""
+    deployments = find_deployments(lambda r: aws.client("cloudformation", r), stack_name, [region])
+    if deployments.homes:
+        coverage.has_own_stack = True
+        coverage.reason = f"its own stack {stack_name!r}"
+        home = deployments.homes[region]
+        results = in_parallel(
+            lambda r: region_status(aws, r, deployments, clusters, window_s), list(home.covered_regions)
+        )
+    else:
+        results = [region_status(aws, region, deployments, clusters, 0)]
+    for result in results:
+        coverage.rows += result.rows
+        if result.problem and coverage.has_own_stack:
+            coverage.problems.append(f"{result.region}: {result.problem}")
+
+
+def render_org(coverages: list[AccountCoverage]) -> str:
+    header = ("ACCOUNT", "NAME", "STACK", "CLUSTERS", "VERDICTS", "DELIVERY")
+    lines = [header]
+    totals = Counter()
+    for c in coverages:
+        verdicts = Counter(row.verdict for row in c.rows)
+        delivery = Counter()
+        for row in c.rows:
+            if row.delivery:
+                delivery["received"] += row.delivery.get("received", 0)
+                delivery["forwarded"] += row.delivery.get("forwarded", 0)
+        totals.update(delivery)
+        stack = "own stack" if c.has_own_stack else c.stack
+        lines.append(
+            (
+                c.account,
+                c.name,
+                stack,
+                str(len(c.rows)),
+                ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) or "-",
+                f"{delivery['forwarded']}/{delivery['received']} forwarded" if delivery else "-",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+    covered = sum(1 for c in coverages if c.deployed or c.has_own_stack)
+    return (
+        f"{text}\n\n{covered} of {len(coverages)} accounts covered; delivery over the window: "
+        f"{totals['forwarded']} of {totals['received']} events forwarded"
+    )

@@ -367,7 +367,8 @@ class LocalCloud:
         `OrganizationAccountAccessRole` that CreateAccount put there, assumed from the management
         account (organizations/latest/userguide/orgs_manage_accounts_access.html)."""
         credentials = self.client("sts").assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="eks-audit-local"
+            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+            RoleSessionName="eks-audit-local",
         )["Credentials"]
         return boto3.client(
             service,

@@ -1,0 +1,281 @@
+"""The organization deploy seen from its administering account (management or delegated admin):
+`eks-audit status --org` and `eks-audit consumer integrations --org`.
+
+Which accounts are covered is decided from what AWS answers, by pure functions (`judge_accounts`,
+`org_ok`): Organizations' ListAccounts, and the member StackSet's ListStackInstances. A covered
+account is then read through the read-only role its stack created (`<NamePrefix>-org-read`),
+with that account's own quotas (each account gets its own `Aws`, so its own limiters), several
+accounts at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from eks_audit.concurrency import in_parallel
+
+from .coverage import Row
+from .errors import is_fatal
+from .session import Aws
+from .stack import DeployedStack, StackNotFound, find_deployments, find_stack
+
+DEFAULT_ORG_STACK_NAME = "eks-audit-org"
+ACCOUNT_WORKERS = 8  # accounts read at once; each has its own quotas, so they do not compete
+
+MANAGEMENT_REASON = (
+    "the management account: StackSets never deploy to it; cover it with its own `sam deploy` of "
+    "template.yaml (README, An AWS Organization)"
+)
+
+
+@dataclass(frozen=True)
+class OrgAccount:
+    id: str
+    name: str
+    status: str = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class InstanceSummary:
+    """A stack instance of the member StackSet, as ListStackInstances gives it."""
+
+    account: str
+    region: str
+    status: str  # CURRENT | OUTDATED | INOPERABLE
+    detailed: str  # SUCCEEDED | FAILED | RUNNING | PENDING | CANCELLED | SKIPPED_SUSPENDED_ACCOUNT ...
+    reason: str = ""
+    stack_id: str = ""
+
+
+@dataclass
+class AccountCoverage:
+    account: str
+    name: str
+    stack: str  # current | failed | outdated | not targeted | management | suspended
+    reason: str = ""
+    stack_id: str = ""
+    rows: list[Row] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    has_own_stack: bool = False  # the management account, deployed with its own sam deploy
+
+    @property
+    def deployed(self) -> bool:
+        return self.stack == "current"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "name": self.name,
+            "stack": self.stack,
+            "reason": self.reason,
+            "stack_id": self.stack_id,
+            "problems": self.problems,
+            "summary": dict(Counter(row.verdict for row in self.rows)),
+            "clusters": [row.to_dict() for row in self.rows],
+        }
+
+
+def judge_accounts(
+    accounts: Iterable[OrgAccount], management: str, instances: Iterable[InstanceSummary], home_region: str
+) -> list[AccountCoverage]:
+    """Each account of the organization, and whether the member StackSet covers it (pure)."""
+    by_account = {i.account: i for i in instances if i.region == home_region}
+    judged = []
+    for account in sorted(accounts, key=lambda a: (a.id != management, a.name, a.id)):
+        if account.status != "ACTIVE":
+            judged.append(AccountCoverage(account.id, account.name, "suspended", f"account {account.status}"))
+            continue
+        if account.id == management:
+            judged.append(AccountCoverage(account.id, account.name, "management", MANAGEMENT_REASON))
+            continue
+        instance = by_account.get(account.id)
+        if instance is None:
+            judged.append(
+                AccountCoverage(
+                    account.id,
+                    account.name,
+                    "not targeted",
+                    "not in the OUs of the member StackSet: move it into one, or add its OU to OrganizationalUnitIds",
+                )
+            )
+        elif instance.detailed == "FAILED" or instance.status == "INOPERABLE":
+            reason = f"stack instance {instance.status}/{instance.detailed}"
+            judged.append(
+                AccountCoverage(
+                    account.id,
+                    account.name,
+                    "failed",
+                    f"{reason}: {instance.reason}" if instance.reason else reason,
+                    instance.stack_id,
+                )
+            )
+        elif instance.status != "CURRENT":
+            judged.append(
+                AccountCoverage(
+                    account.id,
+                    account.name,
+                    "outdated",
+                    f"stack instance {instance.status}/{instance.detailed}: an operation is pending or in progress",
+                    instance.stack_id,
+                )
+            )
+        else:
+            judged.append(AccountCoverage(account.id, account.name, "current", stack_id=instance.stack_id))
+    return judged
+
+
+def not_covered(coverage: AccountCoverage) -> bool:
+    """Whether an account counts against the organization: anything but a current stack, except
+    a management account that has nothing to ship (its own stack, or no cluster to be seen)."""
+    if coverage.deployed or coverage.has_own_stack:
+        return False
+    if coverage.stack == "management":
+        return bool(coverage.rows)  # its clusters, listed with the caller's own credentials
+    return coverage.stack != "suspended"
+
+
+def org_ok(coverages: list[AccountCoverage], attention: Callable[[Row], bool]) -> bool:
+    """Exit 0 only when every account in scope is covered and all its clusters are fine."""
+    return all(
+        not not_covered(c) and not c.problems and not any(attention(row) for row in c.rows) for c in coverages
+    )
+
+
+# -- AWS -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgStack:
+    name: str
+    region: str
+    outputs: dict[str, str]
+
+    @property
+    def member_stack_set(self) -> str:
+        return self.outputs["MemberStackSetName"]
+
+    @property
+    def name_prefix(self) -> str:
+        return self.outputs["NamePrefix"]
+
+    @property
+    def call_as(self) -> str:
+        return self.outputs.get("CallAs", "SELF")
+
+
+def find_org_stack(aws: Aws, stack_name: str, region: str) -> OrgStack:
+    found = find_stack(aws.client("cloudformation", region), stack_name, region)
+    if "MemberStackSetName" not in found.outputs:
+        raise StackNotFound(stack_name, region)
+    return OrgStack(stack_name, region, found.outputs)
+
+
+def list_accounts(organizations: Any) -> list[OrgAccount]:
+    accounts = []
+    for page in organizations.get_paginator("list_accounts").paginate():
+        accounts += [
+            OrgAccount(a["Id"], a.get("Name", ""), a.get("Status", "ACTIVE")) for a in page["Accounts"]
+        ]
+    return accounts
+
+
+def list_instances(cloudformation: Any, stack_set: str, call_as: str) -> list[InstanceSummary]:
+    instances = []
+    kwargs = {"StackSetName": stack_set, "CallAs": call_as}
+    for page in cloudformation.get_paginator("list_stack_instances").paginate(**kwargs):
+        instances += [
+            InstanceSummary(
+                s["Account"],
+                s["Region"],
+                s.get("Status", ""),
+                s.get("StackInstanceStatus", {}).get("DetailedStatus", ""),
+                s.get("StatusReason", ""),
+                s.get("StackId", ""),
+            )
+            for s in page["Summaries"]
+        ]
+    return instances
+
+
+def org_coverage(aws: Aws, org_stack_name: str, region: str) -> tuple[OrgStack, list[AccountCoverage]]:
+    """The organization stack, and each account judged from Organizations and the StackSet."""
+    org_stack = find_org_stack(aws, org_stack_name, region)
+    organizations = aws.client("organizations", region)
+    management = organizations.describe_organization()["Organization"]["MasterAccountId"]
+    instances = list_instances(
+        aws.client("cloudformation", region), org_stack.member_stack_set, org_stack.call_as
+    )
+    return org_stack, judge_accounts(list_accounts(organizations), management, instances, region)
+
+
+def no_org_stack(command: str, org_stack_name: str, region: str) -> str:
+    return (
+        f"eks-audit {command}: no organization stack {org_stack_name!r} in {region} (org.yaml's, deployed "
+        "from the management or delegated-admin account): give --org-stack-name or --home-region"
+    )
+
+
+def read_role_arn(org_stack: OrgStack, account: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account}:role/{org_stack.name_prefix}-org-read"
+
+
+def member_stack(member: Aws, coverage: AccountCoverage, region: str) -> DeployedStack:
+    """The account's home stack, by the ID its stack instance names."""
+    return find_stack(member.client("cloudformation", region), coverage.stack_id, region)
+
+
+def read_member(
+    aws: Aws, org_stack: OrgStack, coverage: AccountCoverage, look: Callable[[Aws, Any], list]
+) -> None:
+    """Through the account's read-only role: `look(member_aws, deployments)` gives its rows."""
+    try:
+        member = aws.assumed(read_role_arn(org_stack, coverage.account), "eks-audit-status-org")
+        deployments = find_deployments(
+            lambda region: member.client("cloudformation", region), coverage.stack_id, [org_stack.region]
+        )
+        if not deployments.homes:
+            coverage.problems.append(f"its stack {coverage.stack_id} is not found")
+            return
+        for result in look(member, deployments):
+            coverage.rows += result.rows
+            if result.problem:
+                coverage.problems.append(f"{result.region}: {result.problem}")
+    except (ClientError, BotoCoreError) as exc:
+        if is_fatal(exc) and not isinstance(exc, ClientError):
+            raise
+        coverage.problems.append(
+            f"cannot read it through {read_role_arn(org_stack, coverage.account)}: {exc}"
+        )
+
+
+def read_members(
+    aws: Aws, org_stack: OrgStack, coverages: list[AccountCoverage], look: Callable[[Aws, Any], list]
+) -> None:
+    deployed = [c for c in coverages if c.deployed]
+    in_parallel(lambda c: read_member(aws, org_stack, c, look), deployed, workers=ACCOUNT_WORKERS)
+
+
+def integrations(aws: Aws, org_stack: OrgStack, coverages: list[AccountCoverage]) -> list[dict[str, str]]:
+    """What each covered account's consumer integration needs (Lacework: one per account)."""
+
+    def one(coverage: AccountCoverage) -> dict[str, str]:
+        entry = {"account": coverage.account, "name": coverage.name}
+        try:
+            member = aws.assumed(read_role_arn(org_stack, coverage.account), "eks-audit-integrations")
+            outputs = member_stack(member, coverage, org_stack.region).outputs
+        except (ClientError, BotoCoreError, StackNotFound) as exc:
+            return {**entry, "problem": str(exc)}
+        return {
+            **entry,
+            "topic_arn": outputs.get("TopicArn", ""),
+            "role_arn": outputs.get("ConsumerRoleArn", ""),
+            "external_id": outputs.get("ExternalId", ""),
+            "bucket": outputs.get("BucketName", ""),
+        }
+
+    return in_parallel(one, [c for c in coverages if c.deployed], workers=ACCOUNT_WORKERS)
