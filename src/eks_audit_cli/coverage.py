@@ -124,9 +124,13 @@ def render_table(rows: list[Row]) -> str:
         ]
         for r in rows
     ]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *body, strict=False)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *body]
-    ]
-    return "\n".join(lines)
+    return columns([header, *body])
+
+
+def columns(lines) -> str:
+    """Rows of cells as aligned plain-text columns (the first row is the header)."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(*lines, strict=False)]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in lines
+    )

@@ -15,7 +15,7 @@ from eks_audit.sweep import list_cluster_names
 
 from . import delivery_health, pipeline_parts
 from .aws_evaluator import pattern_refusal
-from .coverage import Row, cluster_row, render_table, with_delivery
+from .coverage import Row, cluster_row, columns, render_table, with_delivery
 from .errors import CANNOT_RUN, is_fatal
 from .options import global_options, home_region_option
 from .org import (
@@ -302,7 +302,12 @@ def org_status(
     now = datetime.now(UTC)
     ok = org_ok(coverages, lambda row: needs_attention(row, pending_grace, now))
     if globals_.json:
-        click.echo(json.dumps({"ok": ok, "accounts": [c.to_dict() for c in coverages]}, indent=2))
+        document = {
+            "ok": ok,
+            "delivery": delivery_totals(coverages),
+            "accounts": [c.to_dict() for c in coverages],
+        }
+        click.echo(json.dumps(document, indent=2))
     else:
         click.echo(render_org(coverages))
         for coverage in coverages:
@@ -343,35 +348,36 @@ def look_at_management(
             coverage.problems.append(f"{result.region}: {result.problem}")
 
 
+def delivery_totals(coverages: list[AccountCoverage]) -> dict[str, int]:
+    """Events received by the clusters' log groups and forwarded by our filters, summed."""
+    totals = {"received": 0, "forwarded": 0}
+    for coverage in coverages:
+        for row in coverage.rows:
+            for key in totals:
+                totals[key] += (row.delivery or {}).get(key, 0)
+    return totals
+
+
 def render_org(coverages: list[AccountCoverage]) -> str:
     header = ("ACCOUNT", "NAME", "STACK", "CLUSTERS", "VERDICTS", "DELIVERY")
     lines = [header]
-    totals = Counter()
     for c in coverages:
         verdicts = Counter(row.verdict for row in c.rows)
-        delivery = Counter()
-        for row in c.rows:
-            if row.delivery:
-                delivery["received"] += row.delivery.get("received", 0)
-                delivery["forwarded"] += row.delivery.get("forwarded", 0)
-        totals.update(delivery)
-        stack = "own stack" if c.has_own_stack else c.stack
+        delivery = delivery_totals([c])
+        asked = any(row.delivery for row in c.rows)
         lines.append(
             (
                 c.account,
                 c.name,
-                stack,
+                "own stack" if c.has_own_stack else c.stack,
                 str(len(c.rows)),
                 ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) or "-",
-                f"{delivery['forwarded']}/{delivery['received']} forwarded" if delivery else "-",
+                f"{delivery['forwarded']}/{delivery['received']} forwarded" if asked else "-",
             )
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines
-    )
+    totals = delivery_totals(coverages)
     covered = sum(1 for c in coverages if c.deployed or c.has_own_stack)
     return (
-        f"{text}\n\n{covered} of {len(coverages)} accounts covered; delivery over the window: "
+        f"{columns(lines)}\n\n{covered} of {len(coverages)} accounts covered; delivery over the window: "
         f"{totals['forwarded']} of {totals['received']} events forwarded"
     )

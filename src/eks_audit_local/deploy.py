@@ -196,6 +196,21 @@ _DELETERS: dict[str, Callable[[Stack, str], None]] = {
     "AWS::SNS::Subscription": lambda stack, name: stack.clients("sns").unsubscribe(
         SubscriptionArn=stack.context.refs[name]
     ),
+    "AWS::SQS::Queue": lambda stack, name: stack.clients("sqs").delete_queue(QueueUrl=stack.context.refs[name]),
+    "AWS::SQS::QueuePolicy": lambda stack, name: None,  # goes with its queue
+    "AWS::Logs::LogGroup": lambda stack, name: stack.clients("logs").delete_log_group(
+        logGroupName=stack.context.refs[name]
+    ),
+    "AWS::CloudWatch::Alarm": lambda stack, name: stack.clients("cloudwatch").delete_alarms(
+        AlarmNames=[stack.context.refs[name]]
+    ),
+    "AWS::CloudWatch::Dashboard": lambda stack, name: stack.clients("cloudwatch").delete_dashboards(
+        DashboardNames=[stack.context.refs[name]]
+    ),
+    # not created here (no Lambda runtime: the controller runs in-process or in a member's process)
+    "AWS::Serverless::Function": lambda stack, name: None,
+    "AWS::Serverless::LayerVersion": lambda stack, name: None,
+    "Custom::EnabledRegions": lambda stack, name: None,  # its function has nothing to undo on Delete
 }
 
 
@@ -368,8 +383,9 @@ def _alarm(stack: Stack, name: str, p: dict[str, Any]) -> None:
             "Statistic": p["Statistic"],
             "Period": int(p["Period"]),
         }
+    alarm = stack.context.refs[name] = stack.name(name, p, "AlarmName")
     stack.clients("cloudwatch").put_metric_alarm(
-        AlarmName=f"{stack.context.ref('AWS::StackName')}-{name}",
+        AlarmName=alarm,
         AlarmDescription=p.get("AlarmDescription", ""),
         EvaluationPeriods=int(p["EvaluationPeriods"]),
         Threshold=float(p["Threshold"]),
