@@ -15,7 +15,7 @@ CHECKOV_STAMP := $(call stamp,$(CHECKOV_VENV),requirements/checkov.txt)
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: demo test lint unit template build bench venv lock lock-tools clean
+.PHONY: demo test lint unit template build bench venv lock lock-tools clean org-package
 
 venv: $(STAMP)
 
@@ -54,7 +54,7 @@ unit: $(STAMP)
 
 # The templates (the home stack and its spokes): cfn-lint, sam validate --lint, checkov (suppressions
 # carry their reason), and a sam build whose functions import their handlers with the built layer.
-TEMPLATES := template.yaml spoke.yaml
+TEMPLATES := template.yaml spoke.yaml org.yaml org-artifacts.yaml
 
 template: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/cfn-lint $(TEMPLATES)
@@ -66,6 +66,14 @@ build: $(STAMP) $(SAM_STAMP)
 	PATH="$(dir $(PY313)):$$PATH" $(SAM_VENV)/bin/sam build --region us-east-1 >.aws-sam-build.log 2>&1 \
 	  || { cat .aws-sam-build.log; exit 1; }
 	$(BIN)/python scripts/check_build.py $(PY313)
+
+# The organization deploy (README, An AWS Organization): the functions, the layer and the templates
+# packaged into the artifacts bucket, and template.yaml as plain CloudFormation (.aws-sam/org/member.yaml),
+# which org.yaml's member StackSet deploys.
+org-package: $(STAMP) build
+	@test -n "$(ARTIFACTS_BUCKET)" || { echo "give ARTIFACTS_BUCKET=<org-artifacts.yaml's ArtifactsBucketName>"; exit 1; }
+	$(SAM_VENV)/bin/sam package --s3-bucket $(ARTIFACTS_BUCKET) --output-template-file .aws-sam/packaged.yaml
+	$(BIN)/eks-audit org template .aws-sam/packaged.yaml --output .aws-sam/org/member.yaml
 
 bench: $(STAMP) build
 	PY313=$(PY313) $(BIN)/python benchmarks/run.py

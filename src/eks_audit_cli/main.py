@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import backfill, consumer, decode, explain, filter_test, local, status, tail
+from . import backfill, consumer, decode, explain, filter_test, local, org_cli, status, tail
 from .errors import AwsCliGroup
 from .options import Globals, global_options
 
@@ -28,3 +28,4 @@ cli.add_command(explain.command)
 cli.add_command(tail.command)
 cli.add_command(local.group)
 cli.add_command(consumer.group)
+cli.add_command(org_cli.group)

@@ -196,7 +196,9 @@ _DELETERS: dict[str, Callable[[Stack, str], None]] = {
     "AWS::SNS::Subscription": lambda stack, name: stack.clients("sns").unsubscribe(
         SubscriptionArn=stack.context.refs[name]
     ),
-    "AWS::SQS::Queue": lambda stack, name: stack.clients("sqs").delete_queue(QueueUrl=stack.context.refs[name]),
+    "AWS::SQS::Queue": lambda stack, name: stack.clients("sqs").delete_queue(
+        QueueUrl=stack.context.refs[name]
+    ),
     "AWS::SQS::QueuePolicy": lambda stack, name: None,  # goes with its queue
     "AWS::Logs::LogGroup": lambda stack, name: stack.clients("logs").delete_log_group(
         logGroupName=stack.context.refs[name]

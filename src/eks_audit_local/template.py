@@ -141,6 +141,7 @@ _FUNCTIONS = {
     "Fn::Split": lambda ctx, v: str(ctx.resolve(v[1])).split(v[0]),
     "Fn::Join": lambda ctx, v: v[0].join(str(item) for item in ctx.resolve(v[1])),
     "Condition": lambda ctx, v: ctx.condition(v),
+    "Fn::Condition": lambda ctx, v: ctx.condition(v),  # `!Condition X` as this loader reads it
 }
 
 
