@@ -6,8 +6,10 @@ products' filters, one that existed before the stack and is picked up by the bac
 second region), the one controller onboards them as CloudTrail events arrive, audit lines flow
 through CloudWatch Logs -> Firehose -> S3 -> SNS -> the consumer's queue from both regions, a drift
 is repaired, `eks-audit tail` prints what the consumer receives, a broken stream turns a cluster
-`silent`, and a coverage table (with delivery) and a delivery summary close. Exit status 0 only when every
-expectation holds.
+`silent`, and a coverage table (with delivery) and a delivery summary close. Then an AWS Organization:
+the organization deploy gives two member accounts their controller, an account added to the OU later
+gets it too, and `eks-audit status --org` reads them all. Exit status 0 only when every expectation
+holds.
 """
 
 from __future__ import annotations
@@ -66,9 +68,74 @@ def main() -> int:
     say("starting the local cloud (moto + eks-audit overlays)")
     cloud.start_server()
     try:
-        return scenario(cloud)
+        status = scenario(cloud)
     finally:
         cloud.stop()
+    say()
+    say("an AWS Organization: a management account and two member accounts in one OU")
+    org_cloud = LocalCloud(port=0, organization=2, timings=timings, on_record=activity)
+    try:
+        org_cloud.start_server()
+        organization_status = organization_scenario(org_cloud)
+    finally:
+        org_cloud.stop()
+    say()
+    if FAILURES:
+        say(f"FAILED: {len(FAILURES)} expectation(s) did not hold")
+        return 1
+    say("all expectations hold")
+    return status or organization_status
+
+
+def organization_scenario(cloud: LocalCloud) -> int:
+    """The organization deploy (org.yaml) from the management account: both members onboard a new
+    cluster; an account created and moved into the OU later gets its stack and onboards one too;
+    `eks-audit status --org` reads every account and names the management account."""
+
+    def create(account: str, name: str) -> None:
+        cloud.member_client(account, "eks").create_cluster(
+            name=name, roleArn=f"arn:aws:iam::{account}:role/eks", resourcesVpcConfig={}
+        )
+
+    def onboarded(account: str, name: str) -> bool:
+        return audit_on(cloud.member_client(account, "eks").describe_cluster(name=name)["cluster"])
+
+    say("the organization deploy, as the README says: org-artifacts.yaml, then org.yaml")
+    cloud.deploy_organization()
+    for (stack_set, account, region), instance in sorted(cloud.stack_sets.instances.items()):
+        say(
+            f"  {stack_set}: account {account} {region}: {'deployed' if instance.failure is None else 'FAILED'}"
+        )
+    members = list(cloud.org.members)
+    for index, account in enumerate(members, 1):
+        create(account, f"team-{index}")
+        say(f"  account {account}: cluster team-{index} created")
+    for index, account in enumerate(members, 1):
+        expect(
+            f"team-{index} onboarded in its own account {account}",
+            cloud.wait_until(lambda a=account, i=index: onboarded(a, f"team-{i}"), 30),
+        )
+    organizations = cloud.client("organizations")
+    joined = organizations.create_account(Email="joined@example.com", AccountName="joined-later")
+    account = joined["CreateAccountStatus"]["AccountId"]
+    organizations.move_account(
+        AccountId=account, SourceParentId=cloud.org.root, DestinationParentId=cloud.org.ou
+    )
+    say(f"account {account} created and moved into the OU: automatic deployment")
+    expect(f"account {account} got its stack", cloud.wait_until(lambda: account in cloud.members, 30))
+    create(account, "team-3")
+    expect(f"team-3 onboarded in {account}", cloud.wait_until(lambda: onboarded(account, "team-3"), 30))
+    say("eks-audit status --org (from the management account):")
+    result = CliRunner().invoke(cli, ["status", "--org", "--endpoint-url", cloud.endpoint])
+    print("\n".join("          " + line for line in result.stdout.splitlines()))
+    expect(
+        "status --org: every member compliant, the management account named, exit 0", result.exit_code == 0
+    )
+    expect(
+        "status --org covers three member accounts",
+        "3 of 4 accounts covered" in result.stdout and "management account" in result.stdout,
+    )
+    return 0
 
 
 def scenario(cloud: LocalCloud) -> int:
@@ -372,12 +439,7 @@ def scenario(cloud: LocalCloud) -> int:
     )
     print(f"                               {len(eu_delivered)} events ({SPOKE})")
     print(f"          notifications        {len(notifications)} on the consumer's queue")
-    say()
-    if FAILURES:
-        say(f"FAILED: {len(FAILURES)} expectation(s) did not hold")
-        return 1
-    say("all expectations hold")
-    return 0
+    return 1 if FAILURES else 0
 
 
 def filter_names(logs, cluster: str) -> list[str] | None:

@@ -100,3 +100,19 @@ def crowd_log_group(logs, cluster: str, settings, names: tuple[str, ...] = ("a",
             destinationArn=settings.firehose_arn,
             roleArn=settings.logs_role_arn,
         )
+
+
+def packaged_sam_template(bucket: str = "packaged") -> dict:
+    """template.yaml as `sam package` leaves it: every function's and layer's code in S3."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    from eks_audit_local.template import TEMPLATE
+
+    template = yaml_parse(TEMPLATE.read_text())
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            properties["CodeUri"] = f"s3://{bucket}/{name}.zip"
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            properties["ContentUri"] = f"s3://{bucket}/{name}.zip"
+    return template

@@ -30,7 +30,9 @@ def onboarded(cloud, account: str, name: str) -> bool:
     eks, logs = cloud.member_client(account, "eks"), cloud.member_client(account, "logs")
     logging = eks.describe_cluster(name=name)["cluster"]["logging"]["clusterLogging"]
     audit = any(entry["enabled"] and "audit" in entry["types"] for entry in logging)
-    filters = logs.describe_subscription_filters(logGroupName=f"/aws/eks/{name}/cluster")["subscriptionFilters"]
+    filters = logs.describe_subscription_filters(logGroupName=f"/aws/eks/{name}/cluster")[
+        "subscriptionFilters"
+    ]
     ours = [f for f in filters if f["filterName"] == "eks-audit"]
     return audit and len(ours) == 1 and f":{account}:deliverystream/" in ours[0]["destinationArn"]
 
@@ -41,7 +43,9 @@ def status_org(cloud, *args):
 
 def add_account(cloud, name: str, into_ou: bool = True) -> str:
     organizations = cloud.client("organizations")
-    status = organizations.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
+    status = organizations.create_account(Email=f"{name}@example.com", AccountName=name)[
+        "CreateAccountStatus"
+    ]
     account = status["AccountId"]
     if into_ou:
         organizations.move_account(

