@@ -125,6 +125,20 @@ def organization_scenario(cloud: LocalCloud) -> int:
     expect(f"account {account} got its stack", cloud.wait_until(lambda: account in cloud.members, 30))
     create(account, "team-3")
     expect(f"team-3 onboarded in {account}", cloud.wait_until(lambda: onboarded(account, "team-3"), 30))
+    lines = generate(40, seed=7)
+    member_logs = cloud.member_client(account, "logs")
+    member_logs.create_log_stream(
+        logGroupName="/aws/eks/team-3/cluster", logStreamName="kube-apiserver-audit-1"
+    )
+    member_logs.put_log_events(
+        logGroupName="/aws/eks/team-3/cluster",
+        logStreamName="kube-apiserver-audit-1",
+        logEvents=[
+            {"timestamp": int(time.time() * 1000) + i, "message": line.text} for i, line in enumerate(lines)
+        ],
+    )
+    kept = sum(1 for line in lines if line.kept)
+    say(f"40 audit lines written to team-3's log group in {account} ({kept} kept by the pattern)")
     say("eks-audit status --org (from the management account):")
     result = CliRunner().invoke(cli, ["status", "--org", "--endpoint-url", cloud.endpoint])
     print("\n".join("          " + line for line in result.stdout.splitlines()))
@@ -134,6 +148,10 @@ def organization_scenario(cloud: LocalCloud) -> int:
     expect(
         "status --org covers three member accounts",
         "3 of 4 accounts covered" in result.stdout and "management account" in result.stdout,
+    )
+    expect(
+        f"status --org sums the delivery: {kept} of {len(lines)} events forwarded",
+        f"{kept} of {len(lines)} events forwarded" in result.stdout,
     )
     return 0
 
