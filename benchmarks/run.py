@@ -33,6 +33,7 @@ from eks_audit_local.emulated import EmulatedAws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from custodian import bench_custodian
+from organization import bench_status_org
 from timelines import (
     LATENCY,
     REGIONS,
@@ -214,6 +215,7 @@ def main() -> int:
         ("sweeper_dry_run", bench_sweeper_dry_run),
         ("time_to_coverage", bench_time_to_coverage),
         ("burst", bench_burst),
+        ("status_org", bench_status_org),
         ("cold_start_ms", bench_cold_start),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -278,6 +280,12 @@ def main() -> int:
     print(
         f"sweeper dry run: {w['clusters']} clusters in {w['wall_s']} s, bound {w['bound_s']} s (x{w['ratio']}), "
         f"throttled by the cloud {w['throttled_by_the_cloud']}"
+    )
+    o = results["status_org"]
+    print(
+        f"status --org: {o['accounts']} accounts x {o['clusters_per_account']} clusters in "
+        f"{o['concurrent_median_s']} s, one account at a time {o['one_at_a_time_median_s']} s "
+        f"(x{o['ratio_concurrent_to_one_at_a_time']})"
     )
     print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0

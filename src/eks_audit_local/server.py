@@ -436,8 +436,9 @@ class LocalCloud:
         return self.org_stack
 
     def _organizations_changed(self, operation: str, params: dict[str, Any]) -> None:
-        """Automatic deployment: an account moved into (or out of) a target OU, or removed."""
-        if operation in ("MoveAccount", "RemoveAccountFromOrganization", "CloseAccount"):
+        """Automatic deployment: an account created in (the root may be a target), moved into or out
+        of a target OU, or removed."""
+        if operation in ("CreateAccount", "MoveAccount", "RemoveAccountFromOrganization", "CloseAccount"):
             stack_sets = self.stack_sets
             if stack_sets is not None:
                 self._spawn(stack_sets.sync, "automatic-deployment")
