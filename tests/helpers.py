@@ -106,13 +106,7 @@ def packaged_sam_template(bucket: str = "packaged") -> dict:
     """template.yaml as `sam package` leaves it: every function's and layer's code in S3."""
     from samtranslator.yaml_helper import yaml_parse
 
+    from eks_audit_cli.org_template import with_code_in
     from eks_audit_local.template import TEMPLATE
 
-    template = yaml_parse(TEMPLATE.read_text())
-    for name, resource in template["Resources"].items():
-        properties = resource.get("Properties", {})
-        if resource["Type"] == "AWS::Serverless::Function":
-            properties["CodeUri"] = f"s3://{bucket}/{name}.zip"
-        if resource["Type"] == "AWS::Serverless::LayerVersion":
-            properties["ContentUri"] = f"s3://{bucket}/{name}.zip"
-    return template
+    return with_code_in(yaml_parse(TEMPLATE.read_text()), bucket)

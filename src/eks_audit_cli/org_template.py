@@ -55,6 +55,18 @@ def unpackaged(sam_template: dict[str, Any]) -> list[str]:
     return local
 
 
+def with_code_in(sam_template: dict[str, Any], bucket: str) -> dict[str, Any]:
+    """The template as `sam package` leaves it, each function's and layer's code an object of
+    `bucket` (the local cloud's stand-in for the upload; the tests' too)."""
+    for name, resource in sam_template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            properties["CodeUri"] = f"s3://{bucket}/{name}.zip"
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            properties["ContentUri"] = f"s3://{bucket}/{name}.zip"
+    return sam_template
+
+
 def member_template(packaged_text: str, region: str) -> dict[str, Any]:
     """The member accounts' home stack, from the output of `sam package` of template.yaml."""
     from samtranslator.yaml_helper import yaml_parse

@@ -143,10 +143,15 @@ def deploy(
 
 
 def function_environment(context: Context) -> dict[str, str]:
-    """The functions' environment (the template's Globals) as it resolves now."""
-    if "Globals" not in context.template:
-        return {}
-    variables = context.template["Globals"]["Function"]["Environment"]["Variables"]
+    """The functions' environment as it resolves now: the template's Globals, or, in a template
+    SAM has translated (the organization's member template), the reconciler's own."""
+    if "Globals" in context.template:
+        variables = context.template["Globals"]["Function"]["Environment"]["Variables"]
+    else:
+        reconciler = context.template["Resources"].get("ReconcilerFunction", {})
+        if reconciler.get("Type") != "AWS::Lambda::Function":
+            return {}
+        variables = reconciler["Properties"]["Environment"]["Variables"]
     return {key: str(value) for key, value in context.resolve(variables).items()}
 
 
@@ -169,6 +174,8 @@ def delete(stack: Stack) -> list[str]:
 
 
 def _delete_rule(stack: Stack, name: str) -> None:
+    if "EventPattern" not in stack.context.template["Resources"][name]["Properties"]:
+        return  # a schedule: not created (_rule)
     events, rule = stack.clients("events"), stack.context.refs[name]
     targets = events.list_targets_by_rule(Rule=rule)["Targets"]
     if targets:
@@ -212,6 +219,10 @@ _DELETERS: dict[str, Callable[[Stack, str], None]] = {
     # not created here (no Lambda runtime: the controller runs in-process or in a member's process)
     "AWS::Serverless::Function": lambda stack, name: None,
     "AWS::Serverless::LayerVersion": lambda stack, name: None,
+    "AWS::Lambda::Function": lambda stack, name: None,
+    "AWS::Lambda::LayerVersion": lambda stack, name: None,
+    "AWS::Lambda::EventSourceMapping": lambda stack, name: None,
+    "AWS::Lambda::Permission": lambda stack, name: None,
     "Custom::EnabledRegions": lambda stack, name: None,  # its function has nothing to undo on Delete
 }
 
@@ -408,8 +419,14 @@ def _dashboard(stack: Stack, name: str, p: dict[str, Any]) -> None:
 def _rule(stack: Stack, name: str, p: dict[str, Any]) -> None:
     events = stack.clients("events")
     rule_name = stack.name(name, p, "Name")
+    if "EventPattern" not in p:  # SAM's Schedule event, translated: the controller's timer plays it
+        stack.context.refs[name] = rule_name
+        stack.context.attributes[(name, "Arn")] = (
+            f"arn:aws:events:{stack.context.region}:{stack.context.account}:rule/{rule_name}"
+        )
+        return
     arn = events.put_rule(
-        Name=rule_name, EventPattern=json.dumps(p["EventPattern"]), Description=p["Description"]
+        Name=rule_name, EventPattern=json.dumps(p["EventPattern"]), Description=p.get("Description", "")
     )["RuleArn"]
     targets = [{key: t[key] for key in ("Id", "Arn", "RoleArn") if key in t} for t in p["Targets"]]
     events.put_targets(Rule=rule_name, Targets=targets)
@@ -561,6 +578,12 @@ def _function(stack: Stack, name: str, p: dict[str, Any]) -> None:
     )
 
 
+def _played_by_the_controller(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    """An event source mapping or an invoke permission: the controller's poller and timer play
+    them (controller.py); nothing to create."""
+    stack.context.refs[name] = f"{stack.context.ref('AWS::StackName')}-{name}"
+
+
 def _layer(stack: Stack, name: str, p: dict[str, Any]) -> None:
     stack.context.refs[name] = f"arn:aws:lambda:{stack.context.region}:{stack.context.account}:layer:{name}:1"
 
@@ -584,4 +607,9 @@ _CREATORS: dict[str, Callable[[Stack, str, dict[str, Any]], None]] = {
     "Custom::EnabledRegions": _enabled_regions,
     "Custom::StackSetRolesReady": _stack_set_roles_ready,
     "AWS::Serverless::LayerVersion": _layer,
+    # the same, as SAM's translator gives them (the organization's member template)
+    "AWS::Lambda::Function": _function,
+    "AWS::Lambda::LayerVersion": _layer,
+    "AWS::Lambda::EventSourceMapping": _played_by_the_controller,
+    "AWS::Lambda::Permission": _played_by_the_controller,
 }

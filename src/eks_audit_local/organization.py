@@ -13,8 +13,10 @@ What AWS does, and the page each behaviour follows:
 - a stack instance's stack is named `StackSet-<StackSetName>-<uuid>` in the target account.
 
 Our model, not AWS's: automatic deployment runs right after the Organizations call that moves an
-account (AWS starts it asynchronously, in minutes); the member stacks are deployed from template.yaml
-itself, whose plain-CloudFormation build (eks_audit_cli.org_template) is what AWS receives.
+account (AWS starts it asynchronously, in minutes). The member stacks are deployed from the same
+plain-CloudFormation build of template.yaml that AWS receives (eks_audit_cli.org_template), with
+the code where `sam package` would have put it; the functions themselves run in a process per
+member account, not in Lambda.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .deploy import Stack, delete, deploy
@@ -31,8 +34,10 @@ from .template import SPOKE_TEMPLATE, TEMPLATE
 ORG_TEMPLATE = TEMPLATE.with_name("org.yaml")
 ARTIFACTS_TEMPLATE = TEMPLATE.with_name("org-artifacts.yaml")
 OU_NAME = "eks-audit"
-# where a StackSet's TemplateURL points -> the template the local cloud deploys for it
-TEMPLATES = {".aws-sam/org/member.yaml": TEMPLATE, SPOKE_TEMPLATE.name: SPOKE_TEMPLATE}
+MEMBER_TEMPLATE_URL = ".aws-sam/org/member.yaml"  # org.yaml's, where `make org-package` writes it
+# where a StackSet's TemplateURL points -> the template the local cloud deploys for it (the member
+# template is built as the README builds it: LocalCloud.deploy_organization)
+TEMPLATES = {MEMBER_TEMPLATE_URL: TEMPLATE, SPOKE_TEMPLATE.name: SPOKE_TEMPLATE}
 # (StackSetId, account, region) -> what ListStackInstances answers (stacksets_overlay.py)
 INSTANCE_STATES: dict[tuple[str, str, str], dict[str, Any]] = {}
 
@@ -107,6 +112,7 @@ class ServiceManagedStackSets:
     clients_in: Callable[[str], Callable[[str, str], Any]]
     on_deployed: Callable[[Instance], None] = lambda instance: None
     on_removed: Callable[[Instance], None] = lambda instance: None
+    templates: dict[str, Path] = field(default_factory=lambda: dict(TEMPLATES))
     stack_sets: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> properties
     set_ids: dict[str, str] = field(default_factory=dict)
     home_regions: dict[str, str] = field(default_factory=dict)  # name -> the administering region
@@ -171,7 +177,7 @@ class ServiceManagedStackSets:
     def _deploy(self, name: str, p: dict[str, Any], account: str, region: str) -> None:
         from .server import register_stack
 
-        template = TEMPLATES[p["TemplateURL"]]
+        template = self.templates[p["TemplateURL"]]
         parameters = {item["ParameterKey"]: str(item["ParameterValue"]) for item in p.get("Parameters", [])}
         stack_uuid = str(uuid.uuid4())
         stack_name = f"StackSet-{name}-{stack_uuid}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import time
 import uuid
@@ -14,6 +15,7 @@ import warnings
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -34,6 +36,7 @@ from .gateway import Faults, Gateway
 from .member_process import MemberConfig, MemberController
 from .organization import (
     ARTIFACTS_TEMPLATE,
+    MEMBER_TEMPLATE_URL,
     ORG_TEMPLATE,
     Instance,
     Organization,
@@ -112,6 +115,7 @@ class LocalCloud:
     org_stack: Stack | None = None
     stack_sets: ServiceManagedStackSets | None = None
     members: dict[str, MemberController] = field(default_factory=dict)  # account -> its controller
+    _workdir: Any = None  # holds the organization's member template
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -409,6 +413,11 @@ class LocalCloud:
                 on_deployed=self._member_deployed,
                 on_removed=self._member_removed,
             )
+            # what `make org-package` writes: template.yaml, packaged into the artifacts bucket,
+            # as plain CloudFormation
+            self.stack_sets.templates[MEMBER_TEMPLATE_URL] = self._member_template(
+                artifacts.output("ArtifactsBucketName")
+            )
             parameters = {
                 "OrganizationalUnitIds": self.org.ou,
                 "OrganizationId": self.org.id,
@@ -434,6 +443,19 @@ class LocalCloud:
             self.quotas.enforcing = True
         self.gateway.on_organizations = self._organizations_changed
         return self.org_stack
+
+    def _member_template(self, bucket: str) -> Path:
+        from samtranslator.yaml_helper import yaml_parse
+
+        from eks_audit_cli.org_template import member_template, with_code_in
+
+        from .template import TEMPLATE
+
+        packaged = with_code_in(yaml_parse(TEMPLATE.read_text()), bucket)
+        self._workdir = tempfile.TemporaryDirectory(prefix="eks-audit-org-")
+        path = Path(self._workdir.name) / "member.json"
+        path.write_text(json.dumps(member_template(json.dumps(packaged), self.region)))
+        return path
 
     def _organizations_changed(self, operation: str, params: dict[str, Any]) -> None:
         """Automatic deployment: an account created in (the root may be a target), moved into or out

@@ -62,6 +62,17 @@ def test_every_member_account_gets_its_stack_and_onboards_a_new_cluster(org_clou
         create_cluster(org_cloud, account, f"team-{account[-4:]}")
     for account in members:
         assert org_cloud.wait_until(lambda a=account: onboarded(org_cloud, a, f"team-{a[-4:]}"), 30), account
+    # what each member got is the plain-CloudFormation build, its code in the artifacts bucket
+    artifacts = org_cloud.client("cloudformation").describe_stacks(StackName="eks-audit-artifacts")["Stacks"][
+        0
+    ]
+    bucket = {o["OutputKey"]: o["OutputValue"] for o in artifacts["Outputs"]}["ArtifactsBucketName"]
+    for instance in org_cloud.stack_sets.instances.values():
+        template = instance.stack.context.template
+        assert "Transform" not in template
+        reconciler = template["Resources"]["ReconcilerFunction"]
+        assert reconciler["Type"] == "AWS::Lambda::Function"
+        assert reconciler["Properties"]["Code"]["S3Bucket"] == bucket
     # nothing was deployed to the management account (StackSets never deploy there)
     queues = org_cloud.client("sqs").list_queues().get("QueueUrls", [])
     assert not [q for q in queues if "ReconcileQueue" in q]
