@@ -1,5 +1,6 @@
 """`eks-audit local serve` as a user runs it: READY line, any client can use it, Ctrl-C stops it."""
 
+import json
 import os
 import signal
 import subprocess
@@ -105,3 +106,18 @@ def test_no_controller_leaves_an_existing_account_to_the_backfill(tmp_path, monk
         found = clients["logs"].describe_subscription_filters(logGroupName="/aws/eks/older/cluster")
         assert found["subscriptionFilters"][0]["destinationArn"].split(":")[3] == "eu-west-1"
     assert "spoke deployed in eu-west-1" in (tmp_path / "stderr").read_text()
+
+
+def test_serve_an_organization_prints_ready_and_status_org_reads_it(tmp_path):
+    with serving(tmp_path, "--organization", "1", "--sweep-interval", "0") as endpoint:
+        credentials = {"aws_access_key_id": "any", "aws_secret_access_key": "any", "region_name": "us-east-1"}
+        organizations = boto3.client("organizations", endpoint_url=endpoint, **credentials)
+        accounts = {a["Name"]: a["Id"] for a in organizations.list_accounts()["Accounts"]}
+        assert set(accounts) == {"master", "member-1"}
+        env = {"AWS_ACCESS_KEY_ID": "any", "AWS_SECRET_ACCESS_KEY": "any", "AWS_DEFAULT_REGION": "us-east-1"}
+        result = CliRunner(env=env).invoke(cli, ["status", "--org", "--json", "--endpoint-url", endpoint])
+        stacks = {a["account"]: a["stack"] for a in json.loads(result.stdout)["accounts"]}
+        assert stacks == {accounts["master"]: "management", accounts["member-1"]: "current"}
+        assert result.exit_code == 0, result.output
+    stderr = (tmp_path / "stderr").read_text()
+    assert f"eks-audit-org-members: {accounts['member-1']} us-east-1: deployed" in stderr
