@@ -254,10 +254,19 @@ def read_member(
 
 
 def read_members(
-    aws: Aws, org_stack: OrgStack, coverages: list[AccountCoverage], look: Callable[[Aws, Any], list]
+    aws: Aws,
+    org_stack: OrgStack,
+    coverages: list[AccountCoverage],
+    look: Callable[[Aws, Any], list],
+    on_read: Callable[[AccountCoverage], None] = lambda coverage: None,
 ) -> None:
-    deployed = [c for c in coverages if c.deployed]
-    in_parallel(lambda c: read_member(aws, org_stack, c, look), deployed, workers=ACCOUNT_WORKERS)
+    """Every deployed account, ACCOUNT_WORKERS at a time; `on_read` as each is done (progress)."""
+
+    def read(coverage: AccountCoverage) -> None:
+        read_member(aws, org_stack, coverage, look)
+        on_read(coverage)
+
+    in_parallel(read, [c for c in coverages if c.deployed], workers=ACCOUNT_WORKERS)
 
 
 def integrations(aws: Aws, org_stack: OrgStack, coverages: list[AccountCoverage]) -> list[dict[str, str]]:

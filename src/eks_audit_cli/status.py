@@ -294,7 +294,11 @@ def org_status(
             lambda r: region_status(member, r, deployments, clusters, window_s), list(home.covered_regions)
         )
 
-    read_members(aws, org_stack, coverages, look)
+    def progress(coverage: AccountCoverage) -> None:  # on standard error, terminal or not
+        problems = f", {len(coverage.problems)} problems" if coverage.problems else ""
+        click.echo(f"  {coverage.account} {coverage.name}: {len(coverage.rows)} clusters{problems}", err=True)
+
+    read_members(aws, org_stack, coverages, look, on_read=progress)
     caller = aws.client("sts", region).get_caller_identity()["Account"]
     for coverage in coverages:
         if coverage.stack == "management" and caller == management:
