@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from eks_audit.delivery import iter_log_events
 
+from .coverage import columns
 from .options import global_options, home_region_option
 from .org import DEFAULT_ORG_STACK_NAME, integrations, no_org_stack, org_coverage
 from .session import Aws
@@ -332,7 +333,4 @@ def render_integrations(entries: list[dict[str, str]]) -> str:
         else (e["account"], f"cannot read: {e['problem']}", "", "")
         for e in entries
     ]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
-    )
+    return columns(lines)

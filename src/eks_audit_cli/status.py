@@ -285,24 +285,22 @@ def org_status(
     except StackNotFound:
         click.echo(no_org_stack("status --org", org_stack_name, region), err=True)
         return CANNOT_RUN
-    management = next((c.account for c in coverages if c.stack == "management"), "")
     click.echo(f"eks-audit status --org: {len(coverages)} accounts, reading the covered ones", err=True)
 
     def look(member: Aws, deployments: Deployments) -> list[RegionStatus]:
-        home = next(iter(deployments.homes.values()))
-        return in_parallel(
-            lambda r: region_status(member, r, deployments, clusters, window_s), list(home.covered_regions)
-        )
+        return covered_region_statuses(member, deployments, clusters, window_s)
 
     def progress(coverage: AccountCoverage) -> None:  # on standard error, terminal or not
         problems = f", {len(coverage.problems)} problems" if coverage.problems else ""
         click.echo(f"  {coverage.account} {coverage.name}: {len(coverage.rows)} clusters{problems}", err=True)
 
     read_members(aws, org_stack, coverages, look, on_read=progress)
-    caller = aws.client("sts", region).get_caller_identity()["Account"]
-    for coverage in coverages:
-        if coverage.stack == "management" and caller == management:
-            look_at_management(aws, coverage, stack_name, region, clusters, window_s)
+    management = next((c for c in coverages if c.stack == "management"), None)
+    if (
+        management is not None
+        and aws.client("sts", region).get_caller_identity()["Account"] == management.account
+    ):
+        look_at_management(aws, management, stack_name, region, clusters, window_s)
     now = datetime.now(UTC)
     ok = org_ok(coverages, lambda row: needs_attention(row, pending_grace, now))
     if globals_.json:
@@ -340,16 +338,21 @@ def look_at_management(
     if deployments.homes:
         coverage.has_own_stack = True
         coverage.reason = f"its own stack {stack_name!r}"
-        home = deployments.homes[region]
-        results = in_parallel(
-            lambda r: region_status(aws, r, deployments, clusters, window_s), list(home.covered_regions)
-        )
+        results = covered_region_statuses(aws, deployments, clusters, window_s)
     else:
         results = [region_status(aws, region, deployments, clusters, 0)]
     for result in results:
         coverage.rows += result.rows
         if result.problem and coverage.has_own_stack:
             coverage.problems.append(f"{result.region}: {result.problem}")
+
+
+def covered_region_statuses(aws: Aws, deployments: Deployments, clusters, window_s) -> list[RegionStatus]:
+    """Every region one account's stack covers, side by side."""
+    home = next(iter(deployments.homes.values()))
+    return in_parallel(
+        lambda r: region_status(aws, r, deployments, clusters, window_s), list(home.covered_regions)
+    )
 
 
 def delivery_totals(coverages: list[AccountCoverage]) -> dict[str, int]:

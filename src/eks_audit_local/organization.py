@@ -38,7 +38,7 @@ MEMBER_TEMPLATE_URL = ".aws-sam/org/member.yaml"  # org.yaml's, where `make org-
 # where a StackSet's TemplateURL points -> the template the local cloud deploys for it (the member
 # template is built as the README builds it: LocalCloud.deploy_organization)
 TEMPLATES = {MEMBER_TEMPLATE_URL: TEMPLATE, SPOKE_TEMPLATE.name: SPOKE_TEMPLATE}
-# (StackSetId, account, region) -> what ListStackInstances answers (stacksets_overlay.py)
+# (StackSetId, account, region) -> what ListStackInstances answers (install() below)
 INSTANCE_STATES: dict[tuple[str, str, str], dict[str, Any]] = {}
 
 
@@ -122,9 +122,9 @@ class ServiceManagedStackSets:
 
     def create(self, stack: Stack, logical_id: str, p: dict[str, Any]) -> None:
         """The creator of a SERVICE_MANAGED `AWS::CloudFormation::StackSet` (deploy.py)."""
-        if p.get("TemplateURL") not in TEMPLATES:
+        if p.get("TemplateURL") not in self.templates:
             raise ValueError(
-                f"{logical_id}: the local cloud deploys only {', '.join(TEMPLATES)} as a StackSet"
+                f"{logical_id}: the local cloud deploys only {', '.join(self.templates)} as a StackSet"
             )
         name = p["StackSetName"]
         cloudformation = self.management_clients("cloudformation", stack.context.region)
@@ -167,9 +167,7 @@ class ServiceManagedStackSets:
                 continue
             gone = [key for key in self.instances if key[0] == name and key[1] not in wanted]
             for key in gone:
-                self._remove(
-                    key, retain_stack=str(auto.get("RetainStacksOnAccountRemoval")).lower() == "true"
-                )
+                self._remove(key, retain_stack=_true(auto.get("RetainStacksOnAccountRemoval")))
                 cloudformation.delete_stack_instances(
                     StackSetName=name, Accounts=[key[1]], Regions=[key[2]], RetainStacks=False
                 )

@@ -44,6 +44,7 @@ from .organization import (
     create_organization,
 )
 from .quotas_overlay import Quotas, default_rates
+from .template import TEMPLATE
 
 # the stack record below uses a resource moto's CloudFormation only notes as unsupported
 warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudFormation::WaitConditionHandle")
@@ -52,7 +53,6 @@ ACCOUNT = "123456789012"
 CONSUMER_ACCOUNT = "210987654321"
 EXTERNAL_ID = "eks-audit-local-external-id"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-CREDENTIALS_SECRET = {"AWS_SECRET_ACCESS_KEY": "local"}
 ORG_STACK_NAME = "eks-audit-org"
 # the in-process controller's key: its calls are recorded as the reconciler role's session
 CONTROLLER_ACCESS_KEY = "eks-audit-reconciler"
@@ -447,14 +447,12 @@ class LocalCloud:
     def _member_template(self, bucket: str) -> Path:
         from samtranslator.yaml_helper import yaml_parse
 
-        from eks_audit_cli.org_template import member_template, with_code_in
-
-        from .template import TEMPLATE
+        from eks_audit_cli.org_template import translate, with_code_in
 
         packaged = with_code_in(yaml_parse(TEMPLATE.read_text()), bucket)
         self._workdir = tempfile.TemporaryDirectory(prefix="eks-audit-org-")
         path = Path(self._workdir.name) / "member.json"
-        path.write_text(json.dumps(member_template(json.dumps(packaged), self.region)))
+        path.write_text(json.dumps(translate(packaged, self.region)))
         return path
 
     def _organizations_changed(self, operation: str, params: dict[str, Any]) -> None:
@@ -465,16 +463,25 @@ class LocalCloud:
             if stack_sets is not None:
                 self._spawn(stack_sets.sync, "automatic-deployment")
 
+    @staticmethod
+    def _is_home_stack(instance: Instance) -> bool:
+        """The member StackSet's instance (the controller's), not a spoke."""
+        return instance.stack is not None and "ReconcileQueue" in instance.stack.created
+
     def _member_deployed(self, instance: Instance) -> None:
         """A member account's home stack is up: its functions start, in a process of their own."""
         stack = instance.stack
-        if stack is None or "ReconcileQueue" not in stack.created or not self.controller_enabled:
+        if stack is None or not self._is_home_stack(instance) or not self.controller_enabled:
             return
         access_key = f"reconciler-{instance.account}"
         self.gateway.accounts[access_key] = instance.account
         environment = self._controller_environment(stack, access_key)
         environment.update(
-            {"AWS_REGION": instance.region, "AWS_DEFAULT_REGION": instance.region, **CREDENTIALS_SECRET}
+            {
+                "AWS_REGION": instance.region,
+                "AWS_DEFAULT_REGION": instance.region,
+                "AWS_SECRET_ACCESS_KEY": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            }
         )
         relay = self._relay(stack)
         config = MemberConfig(
@@ -490,7 +497,7 @@ class LocalCloud:
         self.members[instance.account] = MemberController(config, environment, self.on_record)
 
     def _member_removed(self, instance: Instance) -> None:
-        member = self.members.pop(instance.account, None) if instance.stack_set.endswith("-members") else None
+        member = self.members.pop(instance.account, None) if self._is_home_stack(instance) else None
         if member is not None:
             member.stop()
 
