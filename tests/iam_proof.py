@@ -127,7 +127,6 @@ class Names:
     reconcile_queue_arn: str
     logs_role_arn: str
     spoke_name_prefix: str
-    administration_role_arn: str
     topic_arn: str
 
 
@@ -181,15 +180,7 @@ def requests_of(call: Call, names: Names) -> list[Request]:
         return [one("*")]
     if call.service == "servicequotas":  # the quotas read: no resource type (ratelimit.py)
         return [one("*")]
-    if call.service == "cloudformation":
-        if call.operation == "CreateStackSet":
-            admin = Request(
-                "iam:PassRole",
-                names.administration_role_arn,
-                {**base, "iam:PassedToService": "cloudformation.amazonaws.com"},
-                why,
-            )
-            return [one("*"), admin]
+    if call.service == "cloudformation":  # the probe's calls on its StackSet's instances
         stack_set = f"arn:aws:cloudformation:{region}:{account}:stackset/{p['StackSetName']}:00000000-0000-4000-8000-000000000000"
         return [one(stack_set)]
     raise AssertionError(f"{why}: no IAM mapping for this call yet")

@@ -1,7 +1,8 @@
 """Custom resource `Custom::StackSetRolesReady`: returns once the spokes' StackSet roles are proven
 usable in every spoke region (eks_audit.stackset_probe), so that the StackSet, which depends on it,
-does not meet IAM's propagation delay. Delete (and the end of Create/Update) removes the probe's
-throwaway StackSet. Thin: ask the library, answer CloudFormation.
+does not meet IAM's propagation delay. Delete (and the end of Create/Update) removes the instances
+of the probe StackSet (CloudFormation's resource ProbeStackSet, which it deletes after this one).
+Thin: ask the library, answer CloudFormation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from eks_audit import cfn_response, clients
 from eks_audit.stackset_probe import Probe
 
 logger = Logger()
-CLEANUP_SECONDS = 240.0  # kept for deleting the probe's instances and set after the proof
+CLEANUP_SECONDS = 240.0  # kept for deleting the probe's instances after the proof
 
 
 def probe_for(event: dict) -> Probe:
@@ -22,8 +23,6 @@ def probe_for(event: dict) -> Probe:
     return Probe(
         clients.bounded_client("cloudformation", os.environ["AWS_REGION"], read_timeout=20),
         set_name=properties["ProbeStackSetName"],
-        administration_role_arn=properties["AdministrationRoleArn"],
-        execution_role_name=properties["ExecutionRoleName"],
         account=event["StackId"].split(":")[4],
     )
 
@@ -47,7 +46,7 @@ def handler(event: dict, context) -> None:
             try:
                 probe.remove(deadline)
             except Exception:  # the answer stands; the stack's Delete removes what is left
-                logger.exception(f"probe StackSet {probe.set_name} left behind")
+                logger.exception(f"instances of the probe StackSet {probe.set_name} left behind")
         return {"Attempts": str(max(probe.attempts.values(), default=0))}
 
     cfn_response.answer(

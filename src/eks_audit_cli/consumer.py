@@ -13,6 +13,7 @@ without an account.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -98,10 +99,46 @@ def judge_topic_policy(policy: dict, principal: str) -> list[str]:
     return [f"the topic's policy does not let {principal} subscribe (sns:Subscribe)"]
 
 
-def judge_read_error(exc: ClientError, what: str) -> str:
+# AWS's words when KMS refuses (S3 passes them on): "User: <principal> is not authorized to perform:
+# kms:Decrypt on the resource associated with this ciphertext because no identity-based policy
+# allows the kms:Decrypt action", or "... on resource: <key ARN> because no resource-based policy
+# allows ..." or "... with an explicit deny in a resource-based policy" (a key's resource-based
+# policy is its key policy).
+KMS_REFUSAL = re.compile(
+    r"User: (?P<principal>\S+) is not authorized to perform: (?P<action>kms:\w+)"
+    r"(?: on (?:resource: (?P<key>[^\s]+)|the resource associated with this ciphertext))?"
+    r"(?: (?:because|with) (?P<because>[^.]+))?"
+)
+
+
+def judge_kms_refusal(message: str, what: str, key_arn: str = "") -> str | None:
+    """A KMS refusal in words: which policy refuses (the key's or the principal's), the principal
+    and the action AWS named; None when the message is not one."""
+    found = KMS_REFUSAL.search(message)
+    if found is None:
+        return None
+    key = found["key"] or key_arn or "the bucket's KMS key"
+    because = found["because"] or ""
+    if "resource-based policy" in because:
+        refuser = f"the key policy of {key}"
+    elif "identity-based policy" in because:
+        refuser = f"the policy of {found['principal']} (key {key})"
+    else:
+        refuser = f"KMS (key {key})"
+    reason = f": {because}" if because else ""
+    return (
+        f"{refuser} refuses {found['action']} to {found['principal']} for {what}{reason} "
+        '(README, "Encrypting with your own KMS key")'
+    )
+
+
+def judge_read_error(exc: ClientError, what: str, key_arn: str = "") -> str:
     """AWS's refusal of a read, in words: KMS, the bucket or role policy, or a missing bucket."""
     code = exc.response.get("Error", {}).get("Code", "")
     message = exc.response.get("Error", {}).get("Message", "")
+    refused_by_kms = judge_kms_refusal(message, what, key_arn)
+    if refused_by_kms is not None:
+        return refused_by_kms
     if "KMS" in code or "kms" in message.lower():
         return f"KMS denies {what}: {code}: {message}"
     if code in ("AccessDenied", "403", "Forbidden"):
@@ -207,7 +244,9 @@ def run_check(aws: Aws, stack: DeployedStack, regions: list[str]) -> tuple[list[
             try:
                 read_newest(s3_for(region), bucket, prefix, result)
             except ClientError as exc:
-                result.problems.append(judge_read_error(exc, f"s3://{bucket}/{prefix}"))
+                result.problems.append(
+                    judge_read_error(exc, f"s3://{bucket}/{prefix}", stack.parameters.get("KmsKeyArn", ""))
+                )
             except BotoCoreError as exc:
                 result.problems.append(f"s3://{bucket}/{prefix}: {exc}")
         results.append(result)

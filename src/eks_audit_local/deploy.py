@@ -493,6 +493,9 @@ def _stack_set(stack: Stack, name: str, p: dict[str, Any]) -> None:
             )
         stack.service_managed(stack, name, p)
         return
+    if "TemplateBody" in p and not p.get("StackInstancesGroup"):
+        _probe_stack_set(stack, name, p)
+        return
     if p.get("TemplateURL") != SPOKE_TEMPLATE.name:
         raise ValueError(f"{name}: the local cloud deploys only {SPOKE_TEMPLATE.name} as a StackSet")
     parameters = {item["ParameterKey"]: str(item["ParameterValue"]) for item in p.get("Parameters", [])}
@@ -517,11 +520,25 @@ def _stack_set(stack: Stack, name: str, p: dict[str, Any]) -> None:
     context.refs[name] = p["StackSetName"]
 
 
+def _probe_stack_set(stack: Stack, name: str, p: dict[str, Any]) -> None:
+    """A StackSet with its template inline and no instances (template.yaml's ProbeStackSet): created
+    in the local cloud's CloudFormation (moto's), where StackSetRolesReady makes its instances."""
+    stack.clients("cloudformation").create_stack_set(
+        StackSetName=p["StackSetName"],
+        TemplateBody=p["TemplateBody"],
+        PermissionModel=p["PermissionModel"],
+        AdministrationRoleARN=p["AdministrationRoleARN"],
+        ExecutionRoleName=p["ExecutionRoleName"],
+    )
+    stack.context.refs[name] = p["StackSetName"]
+
+
 def _enabled_regions(stack: Stack, name: str, p: dict[str, Any]) -> None:
     """Custom::EnabledRegions: what its function answers, from the same library call
     (eks_audit.regions) against the local cloud's DescribeRegions."""
-    from eks_audit.regions import resolve_coverage
+    from eks_audit.regions import check_key_region, resolve_coverage
 
+    check_key_region(p.get("KmsKeyArn", ""), stack.context.region)
     coverage = resolve_coverage(stack.clients("ec2"), stack.context.region, p["SpokeRegions"])
     for attribute, value in coverage.attributes().items():
         stack.context.attributes[(name, attribute)] = value
@@ -538,8 +555,6 @@ def _stack_set_roles_ready(stack: Stack, name: str, p: dict[str, Any]) -> None:
     probe = Probe(
         stack.clients("cloudformation"),
         set_name=p["ProbeStackSetName"],
-        administration_role_arn=p["AdministrationRoleArn"],
-        execution_role_name=p["ExecutionRoleName"],
         account=stack.context.account,
         poll_seconds=0.1,
     )

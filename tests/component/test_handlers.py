@@ -208,7 +208,7 @@ def test_a_spoke_regions_cluster_gets_its_regions_stream(spoke, clock):
         logGroupName="/aws/eks/eu-payments/cluster"
     )["subscriptionFilters"]
     assert found["destinationArn"] == f"arn:aws:firehose:{region}:123456789012:deliverystream/{prefix}-audit"
-    assert found["roleArn"] == f"arn:aws:iam::123456789012:role/{prefix}-logs-{region}"
+    assert found["roleArn"] == f"arn:aws:iam::123456789012:role/{prefix}-spoke-logs"
 
 
 def test_sweeper_covers_every_region_of_the_deployment(stack, spoke, clock):

@@ -81,6 +81,7 @@ def test_opt_in_regions_get_their_regional_principals(response_url, monkeypatch)
         "Spokes": "eu-west-1,ap-east-1",
         "CloudFormationPrincipals": "cloudformation.amazonaws.com,cloudformation.ap-east-1.amazonaws.com",
         "SnsPrincipals": "sns.amazonaws.com,sns.ap-east-1.amazonaws.com",
+        "LogsPrincipals": "logs.eu-west-1.amazonaws.com,logs.ap-east-1.amazonaws.com",
     }
 
 
@@ -145,3 +146,37 @@ def test_a_short_answer_is_sent_whole():
     event = request("Create", "http://unused")
     payload = cfn_response.body(event, "FAILED", "é" * 100, {}, "id")
     assert json.loads(payload)["Reason"] == "é" * 100
+
+
+class NoCalls:
+    def __getattr__(self, name):
+        raise AssertionError(f"{name}: no region is read when SpokeRegions is empty")
+
+
+def test_an_empty_spoke_regions_reads_no_region():
+    coverage = resolve_coverage(NoCalls(), "us-east-1", "")
+    assert coverage.spokes == () and coverage.attributes()["Spokes"] == ""
+
+
+@pytest.mark.parametrize("spoke_regions", ["", "eu-west-1"])
+def test_a_key_of_another_region_fails_the_deploy_naming_the_parameter(
+    response_url, monkeypatch, spoke_regions
+):
+    module = load_handler("regions")
+    monkeypatch.setattr(module.clients, "bounded_client", lambda *a, **k: Ec2())
+    event = request("Create", response_url, spoke_regions)
+    event["ResourceProperties"]["KmsKeyArn"] = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd"
+    module.handler(event, Context())
+    (answer,) = CloudFormationResponses.answers
+    assert answer["Status"] == "FAILED"
+    assert f"KmsKeyArn names a key of eu-west-1, and this stack is in {REGION}" in answer["Reason"]
+
+
+def test_a_key_of_this_region_passes(response_url, monkeypatch):
+    module = load_handler("regions")
+    monkeypatch.setattr(module.clients, "bounded_client", lambda *a, **k: Ec2())
+    event = request("Create", response_url, "")
+    event["ResourceProperties"]["KmsKeyArn"] = f"arn:aws:kms:{REGION}:123456789012:key/mrk-1234abcd12ab34cd"
+    module.handler(event, Context())
+    (answer,) = CloudFormationResponses.answers
+    assert answer["Status"] == "SUCCESS" and answer["Data"]["Spokes"] == ""

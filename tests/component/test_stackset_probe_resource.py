@@ -1,6 +1,6 @@
 """The custom resource StackSetRolesReady: SUCCESS once the probe proved the roles in every spoke
 region (after the propagation answers it retried), FAILED with AWS's words otherwise, and the
-probe's throwaway StackSet removed in both cases."""
+probe's instances removed (the set is CloudFormation's)."""
 
 import pytest
 
@@ -56,20 +56,20 @@ def test_create_succeeds_after_the_propagation_delay_and_cleans_up(handler, resp
     module.handler(request("Create", response_url), LongContext())
     (answer,) = CloudFormationResponses.answers
     assert answer["Status"] == "SUCCESS" and answer["Data"] == {"Attempts": "2"}
-    assert not cloudformation.set_exists and not cloudformation.instances
+    assert cloudformation.set_exists and not cloudformation.instances
 
 
 def test_a_refusal_fails_the_deploy_with_awss_words(handler, response_url):
     module, cloudformation = handler([{"ap-east-1": "Access Denied for sns:CreateTopic"}])
     module.handler(request("Create", response_url), LongContext())
     (answer,) = CloudFormationResponses.answers
-    assert not cloudformation.set_exists  # removed after the failure too? no: left for Delete
+    assert not cloudformation.instances  # removed after the failure too
     assert answer["Status"] == "FAILED" and "ap-east-1: Access Denied for sns:CreateTopic" in answer["Reason"]
 
 
-def test_delete_removes_a_probe_left_behind(handler, response_url):
+def test_delete_removes_instances_left_behind(handler, response_url):
     module, cloudformation = handler([])
-    cloudformation.set_exists, cloudformation.instances = True, {"eu-west-1"}
+    cloudformation.instances = {"eu-west-1"}
     module.handler(request("Delete", response_url), Context())
     assert [a["Status"] for a in CloudFormationResponses.answers] == ["SUCCESS"]
-    assert not cloudformation.set_exists and not cloudformation.instances
+    assert cloudformation.set_exists and not cloudformation.instances

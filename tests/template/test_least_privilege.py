@@ -39,10 +39,10 @@ NAMES = iam_proof.Names(
     reconcile_queue_arn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:eks-audit-ReconcileQueue-ABC",
     logs_role_arn=f"arn:aws:iam::{ACCOUNT}:role/eks-audit-LogsToFirehoseRole-ABC",
     spoke_name_prefix=PREFIX,
-    administration_role_arn=f"arn:aws:iam::{ACCOUNT}:role/eks-audit-StackSetAdministrationRole-ABC",
     topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:eks-audit-AuditTopic-ABC",
 )
 RELAY_QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:eks-audit-RelayQueue-ABC"
+ADMINISTRATION_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/eks-audit-StackSetAdministrationRole-ABC"
 
 
 def translated() -> dict:
@@ -67,7 +67,8 @@ def evaluation_context(spokes: list[str], **parameters: str) -> Context:
         f"arn:aws:sqs:{REGION}:{ACCOUNT}:eks-audit-Notification-ABC"
     )
     context.attributes[("LogsToFirehoseRole", "Arn")] = NAMES.logs_role_arn
-    context.attributes[("StackSetAdministrationRole", "Arn")] = NAMES.administration_role_arn
+    context.attributes[("SpokeLogsRole", "Arn")] = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-spoke-logs"
+    context.attributes[("StackSetAdministrationRole", "Arn")] = ADMINISTRATION_ROLE_ARN
     for function in FUNCTIONS:
         group = f"/aws/lambda/eks-audit-{function}"
         context.attributes[(f"{function}LogGroup", "Arn")] = (
@@ -127,10 +128,18 @@ def run_custom_resource_flows() -> None:
                 },
                 LambdaContext(),
             )
+        # CloudFormation creates the probe's StackSet (ProbeStackSet); the function makes its instances
+        boto3.client("cloudformation", region_name=REGION).create_stack_set(
+            StackSetName="eks-audit-iam-probe",
+            TemplateBody=CLOUDFORMATION["Resources"]["ProbeStackSet"]["Properties"]["TemplateBody"],
+            PermissionModel="SELF_MANAGED",
+            AdministrationRoleARN=ADMINISTRATION_ROLE_ARN,
+            ExecutionRoleName=f"{PREFIX}-spokes-exec",
+        )
         probe = load_handler("stackset_probe")
         properties = {
             "ProbeStackSetName": "eks-audit-iam-probe",
-            "AdministrationRoleArn": NAMES.administration_role_arn,
+            "AdministrationRoleArn": ADMINISTRATION_ROLE_ARN,
             "ExecutionRoleName": f"{PREFIX}-spokes-exec",
             "Regions": "eu-west-1",
         }

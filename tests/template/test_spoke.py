@@ -43,7 +43,12 @@ def test_the_spokes_names_are_those_the_controller_derives():
     context = spoke_context("ap-southeast-2")
     resources = SPOKE["Resources"]
     stream = context.resolve(resources["DeliveryStream"]["Properties"]["DeliveryStreamName"])
-    role = context.resolve(resources["LogsToFirehoseRole"]["Properties"]["RoleName"])
+    # the one logs role of every spoke region is the home stack's, named by the same prefix
+    home = Context(HOME, {"NamePrefix": PREFIX})
+    role = home.resolve(HOME["Resources"]["SpokeLogsRole"]["Properties"]["RoleName"])
+    assert (
+        context.resolve(SPOKE["Outputs"]["LogsRoleArn"]["Value"]) == f"arn:aws:iam::123456789012:role/{role}"
+    )
     settings = Settings(
         firehose_arn="arn:aws:firehose:us-east-1:123456789012:deliverystream/home",
         logs_role_arn="arn:aws:iam::123456789012:role/home",
@@ -53,6 +58,23 @@ def test_the_spokes_names_are_those_the_controller_derives():
     assert settings.firehose_arn == f"arn:aws:firehose:ap-southeast-2:123456789012:deliverystream/{stream}"
     assert settings.logs_role_arn == f"arn:aws:iam::123456789012:role/{role}"
     assert len(role) <= 64  # IAM's limit, with the longest region name
+
+
+def test_a_spoke_stream_writes_with_the_home_stacks_firehose_role():
+    """Given by ARN (the home stack's StackSet) or derived by name (the organization deploy)."""
+    home = Context(HOME, {"NamePrefix": PREFIX})
+    name = home.resolve(HOME["Resources"]["SpokeFirehoseRole"]["Properties"]["RoleName"])
+    destination = SPOKE["Resources"]["DeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    derived = spoke_context()
+    assert derived.resolve(destination["RoleARN"]) == f"arn:aws:iam::123456789012:role/{name}"
+    given = spoke_context()
+    given.parameters["FirehoseRoleArn"] = "arn:aws:iam::123456789012:role/given"
+    assert given.resolve(destination["RoleARN"]) == "arn:aws:iam::123456789012:role/given"
+    passed = HOME["Resources"]["SpokeStackSet"]["Properties"]["Parameters"]
+    assert {
+        "ParameterKey": "FirehoseRoleArn",
+        "ParameterValue": {"Fn::GetAtt": ["SpokeFirehoseRole", "Arn"]},
+    } in passed
 
 
 def test_spoke_objects_say_their_region_and_stay_under_the_consumers_prefix():
@@ -114,11 +136,16 @@ def test_all_regions_resolve_from_the_custom_resource_everywhere_the_list_is_use
     assert regions_function["SPOKE_REGIONS"] == ""  # its own answer is not its input: no cycle
 
 
-def test_no_spokes_need_no_custom_resource():
+def test_no_spokes_cover_this_region_alone():
+    """The custom resource still runs (it checks KmsKeyArn's region) but reads no region, and its
+    role may not: eks_audit.regions answers an empty SpokeRegions without a call."""
     context = Context(HOME, {"SpokeRegions": ""}, region="us-east-1")
     assert not context.condition("HasSpokes")
-    assert HOME["Resources"]["EnabledRegions"]["Condition"] == "HasSpokes"
+    assert "Condition" not in HOME["Resources"]["EnabledRegions"]
     assert context.resolve(HOME["Outputs"]["CoveredRegions"]["Value"]) == "us-east-1"
+    context.attributes[("RegionsFunctionLogGroup", "Arn")] = "arn:aws:logs:us-east-1:123456789012:log-group:x"
+    (policy,) = context.resolve(HOME["Resources"]["RegionsFunctionRole"]["Properties"]["Policies"])
+    assert "ec2:DescribeRegions" not in str(policy)
 
 
 def test_a_list_goes_through_the_custom_resource_too():

@@ -57,6 +57,36 @@ def test_a_refused_read_is_named_by_what_refused_it(code, message, reason):
     assert judge_read_error(error, "s3://b/p").startswith(reason)
 
 
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ROLE = "arn:aws:sts::123456789012:assumed-role/eks-audit-ConsumerRole-ABC/eks-audit-consumer-check"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        # AWS's words as S3 passes them on (the AWS CDK's s3-deployment README quotes this one)
+        (
+            f"User: {ROLE} is not authorized to perform: kms:Decrypt on the resource associated with "
+            "this ciphertext because no identity-based policy allows the kms:Decrypt action",
+            f"the policy of {ROLE} (key {KEY}) refuses kms:Decrypt to {ROLE} for s3://b/p: no identity-based",
+        ),
+        (
+            f"User: {ROLE} is not authorized to perform: kms:Decrypt on resource: {KEY} because no "
+            "resource-based policy allows the kms:Decrypt action",
+            f"the key policy of {KEY} refuses kms:Decrypt to {ROLE} for s3://b/p: no resource-based",
+        ),
+        (
+            f"User: {ROLE} is not authorized to perform: kms:Decrypt on resource: {KEY} with an "
+            "explicit deny in a resource-based policy",
+            f"the key policy of {KEY} refuses kms:Decrypt to {ROLE} for s3://b/p: an explicit deny",
+        ),
+    ],
+)
+def test_a_key_policy_that_refuses_is_named_with_the_principal_and_the_action(message, expected):
+    error = ClientError({"Error": {"Code": "AccessDenied", "Message": message}}, "GetObject")
+    assert judge_read_error(error, "s3://b/p", KEY).startswith(expected)
+
+
 class EmptyBucket:
     def get_paginator(self, name):
         class Pages:

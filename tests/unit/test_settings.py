@@ -87,7 +87,7 @@ def test_each_covered_region_has_its_own_stream_and_role():
     assert settings.for_region(home) is settings
     eu = settings.for_region("eu-west-1")
     assert eu.firehose_arn.split(":")[3] == "eu-west-1" and eu.firehose_arn.endswith("/eks-audit-1a2b-audit")
-    assert eu.logs_role_arn.endswith(":role/eks-audit-1a2b-logs-eu-west-1")
+    assert eu.logs_role_arn.endswith(":role/eks-audit-1a2b-spoke-logs")
     assert settings.for_region("us-west-2") is None
 
 

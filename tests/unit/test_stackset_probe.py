@@ -1,5 +1,6 @@
 """The StackSet roles probe: retries only IAM's propagation answers, region by region, with backoff
-and a deadline (fake clock), and cleans up after itself."""
+and a deadline (fake clock), cleans up its instances after itself, and never creates, changes or
+deletes a StackSet (CloudFormation owns the probe set and its fixed template)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class FakeCloudFormation:
 
     exceptions = _Exceptions
 
-    def __init__(self, script: list[dict[str, str | None]], set_exists: bool = False) -> None:
+    def __init__(self, script: list[dict[str, str | None]], set_exists: bool = True) -> None:
         self.script = script
         self.set_exists = set_exists
         self.calls: list[tuple[str, dict]] = []
@@ -35,10 +36,10 @@ class FakeCloudFormation:
         self.results: dict[str, list[dict]] = {}
 
     def create_stack_set(self, **kwargs):
-        self.calls.append(("create_stack_set", kwargs))
-        if self.set_exists:
-            raise self.exceptions.NameAlreadyExistsException()
-        self.set_exists = True
+        raise AssertionError("the probe created a StackSet: it may choose no template")
+
+    def update_stack_set(self, **kwargs):
+        raise AssertionError("the probe changed a StackSet: it may choose no template")
 
     def create_stack_instances(self, **kwargs):
         self.calls.append(("create_stack_instances", kwargs))
@@ -63,10 +64,7 @@ class FakeCloudFormation:
         return {"OperationId": operation}
 
     def delete_stack_set(self, **kwargs):
-        self.calls.append(("delete_stack_set", kwargs))
-        if not self.set_exists:
-            raise self.exceptions.StackSetNotFoundException()
-        self.set_exists = False
+        raise AssertionError("the probe deleted its StackSet: CloudFormation owns it")
 
     def list_stack_instances(self, **kwargs):
         if not self.set_exists:
@@ -87,8 +85,6 @@ def probe(cloudformation, clock) -> Probe:
     return Probe(
         cloudformation,
         set_name="eks-audit-iam-probe",
-        administration_role_arn="arn:aws:iam::123456789012:role/admin",
-        execution_role_name="eks-audit-1a2b3c4d-spokes-exec",
         account="123456789012",
         clock=clock,
         sleep=clock.sleep,
@@ -129,11 +125,17 @@ def test_the_deadline_ends_the_retries_with_the_last_answer():
     assert clock.now <= 100
 
 
-def test_a_set_left_by_an_earlier_attempt_is_reused_and_removal_cleans_everything():
+def test_removal_deletes_the_instances_and_leaves_the_set_to_cloudformation():
     clock = SleepingClock()
-    cloudformation = FakeCloudFormation([{}], set_exists=True)
+    cloudformation = FakeCloudFormation([{}])
     subject = probe(cloudformation, clock)
     subject.prove(["eu-west-1"], deadline=600)
+    assert cloudformation.instances == {"eu-west-1"}
     subject.remove(deadline=600)
-    assert not cloudformation.set_exists and not cloudformation.instances
-    subject.remove(deadline=600)  # a second delete (the stack's) finds nothing and is fine
+    assert cloudformation.set_exists and not cloudformation.instances
+    subject.remove(deadline=600)  # a second removal (the stack's Delete) finds nothing and is fine
+
+
+def test_removal_after_the_set_is_gone_is_fine():
+    cloudformation = FakeCloudFormation([], set_exists=False)
+    probe(cloudformation, SleepingClock()).remove(deadline=600)

@@ -44,12 +44,16 @@ class Coverage:
             "Spokes": ",".join(self.spokes),
             "CloudFormationPrincipals": ",".join(self.service_principals("cloudformation")),
             "SnsPrincipals": ",".join(self.service_principals("sns")),
+            # CloudWatch Logs assumes a subscription's role under its regional principal, in each spoke
+            "LogsPrincipals": ",".join(f"logs.{region}.amazonaws.com" for region in self.spokes),
         }
 
 
 def resolve_coverage(ec2: Any, home: str, requested: str) -> Coverage:
     """`requested` is the SpokeRegions parameter: ALL (every enabled region) or a comma-separated list,
     each of which must be enabled for the account (StackSets need it enabled: stacksets-opt-in-regions)."""
+    if not requested.strip():  # this region alone: nothing to read
+        return Coverage(home=home, spokes=(), opted_in=())
     statuses = {
         r["RegionName"]: r.get("OptInStatus", "opt-in-not-required")
         for r in ec2.describe_regions(AllRegions=True)["Regions"]
@@ -74,3 +78,18 @@ def resolve_coverage(ec2: Any, home: str, requested: str) -> Coverage:
         raise RegionsError(f"no region but {home} to cover: set SpokeRegions to empty")
     opted_in = tuple(r for r in (home, *spokes) if statuses.get(r) == OPTED_IN)
     return Coverage(home=home, spokes=tuple(spokes), opted_in=opted_in)
+
+
+def check_key_region(key_arn: str, region: str) -> None:
+    """KmsKeyArn must name a key of the stack's region: a KMS key is usable only in its own region
+    (kms/latest/developerguide/multi-region-keys-overview.html; a multi-Region key's replica in this
+    region has an ARN of this region). The template's AllowedPattern has checked the ARN's shape."""
+    if not key_arn:
+        return
+    key_region = key_arn.split(":")[3] if key_arn.count(":") >= 5 else ""
+    if key_region != region:
+        raise RegionsError(
+            f"KmsKeyArn names a key of {key_region or 'no region'}, and this stack is in {region}: a KMS "
+            f"key is usable only in its own region; give a key of {region} (a multi-Region key's replica "
+            "there will do)"
+        )

@@ -16,7 +16,7 @@ from . import constants
 
 # PutSubscriptionFilter API reference: filterPattern, length 0 to 1024
 MAX_FILTER_PATTERN_LENGTH = 1024
-REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+REGION_RE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}")
 ARN_RE = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+")
 
 
@@ -56,8 +56,8 @@ class Settings:
     def for_region(self, region: str) -> Settings | None:
         """These settings with `region`'s delivery stream and logs role (a subscription filter's
         destination must be in the log group's region); None when the deployment does not cover it.
-        A spoke's names follow from the prefix: stream `<prefix>-audit`, role `<prefix>-logs-<region>`
-        (spoke.yaml)."""
+        A spoke's names follow from the prefix: stream `<prefix>-audit` (spoke.yaml), and the one logs
+        role of every spoke region, `<prefix>-spoke-logs` (the home stack's SpokeLogsRole)."""
         if region == self.home_region:
             return self
         if region not in self.spoke_regions or not self.spoke_name_prefix:
@@ -67,7 +67,7 @@ class Settings:
         return replace(
             self,
             firehose_arn=f"arn:{partition}:firehose:{region}:{account}:deliverystream/{prefix}-audit",
-            logs_role_arn=f"arn:{partition}:iam::{account}:role/{prefix}-logs-{region}",
+            logs_role_arn=f"arn:{partition}:iam::{account}:role/{prefix}-spoke-logs",
         )
 
     @cached_property

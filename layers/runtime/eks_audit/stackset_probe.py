@@ -5,28 +5,21 @@ moments before by the same stack can fail with "Account ... should have '<execut
 with trust relationship to Role '<administration role>'" (cdklabs/cdk-stacksets#438 and #61;
 terraform-provider-aws retries exactly these answers, #15165/#15173). Ordering alone (DependsOn the
 roles and their policies) does not prevent it, and no IAM call tells whether a trust has propagated.
-So the probe does what the StackSet will do, on a throwaway StackSet with the same two roles and a
-template that creates nothing (one AWS::CloudFormation::WaitConditionHandle): it creates instances in
-the target regions, retries the regions that failed with a propagation answer (backing off, up to a
-deadline), fails at once on any other answer, then deletes the instances and the set.
+So the probe does what the StackSet will do, on a probe StackSet with the same two roles and a
+template that creates nothing (template.yaml's ProbeStackSet, made by CloudFormation): it creates
+instances in the target regions, retries the regions that failed with a propagation answer (backing
+off, up to a deadline), fails at once on any other answer, then deletes the instances. It never
+creates or changes a StackSet: its role can deploy nothing but that set's fixed template.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-TEMPLATE_BODY = json.dumps(
-    {
-        "Description": "eks-audit: proves the StackSet roles usable before the spokes' StackSet uses them",
-        "Resources": {"Probe": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-    }
-)
 # The answers IAM propagation gives (the threads above): worth another attempt, nothing else is.
 PROPAGATION_ANSWERS = ("trust relationship", "is not authorized to perform: sts:AssumeRole")
 DONE = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
@@ -45,8 +38,6 @@ class ProbeFailed(RuntimeError):
 class Probe:
     cloudformation: Any
     set_name: str
-    administration_role_arn: str
-    execution_role_name: str
     account: str
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -58,7 +49,6 @@ class Probe:
     def prove(self, regions: Iterable[str], deadline: float) -> None:
         """Return once a stack instance was created in every region; ProbeFailed otherwise."""
         pending = sorted(set(regions))
-        self._create_set()
         backoff = self.first_backoff
         while pending:
             for region in pending:
@@ -76,7 +66,7 @@ class Probe:
                 backoff = min(backoff * 2, self.max_backoff)
 
     def remove(self, deadline: float) -> None:
-        """Delete the probe's instances, then the set; a set already gone is fine."""
+        """Delete the probe's instances (CloudFormation deletes the set); a set already gone is fine."""
         try:
             instances = self.cloudformation.list_stack_instances(StackSetName=self.set_name)["Summaries"]
             regions = sorted({instance["Region"] for instance in instances})
@@ -91,20 +81,8 @@ class Probe:
                     ),
                     deadline,
                 )
-            self.cloudformation.delete_stack_set(StackSetName=self.set_name)
         except self.cloudformation.exceptions.StackSetNotFoundException:
             pass
-
-    def _create_set(self) -> None:
-        # a set left by an earlier attempt will do as well
-        with suppress(self.cloudformation.exceptions.NameAlreadyExistsException):
-            self.cloudformation.create_stack_set(
-                StackSetName=self.set_name,
-                TemplateBody=TEMPLATE_BODY,
-                PermissionModel="SELF_MANAGED",
-                AdministrationRoleARN=self.administration_role_arn,
-                ExecutionRoleName=self.execution_role_name,
-            )
 
     def _create_instances(self, regions: list[str]) -> dict[str, Any]:
         return self.cloudformation.create_stack_instances(
