@@ -110,3 +110,21 @@ def packaged_sam_template(bucket: str = "packaged") -> dict:
     from eks_audit_local.template import TEMPLATE
 
     return with_code_in(yaml_parse(TEMPLATE.read_text()), bucket)
+
+
+def read_notified(cloud, queue_url: str, delivered: dict[str, list[str]]) -> None:
+    """Take the notifications waiting on the consumer's queue (SNS envelopes of S3's notifications)
+    and add the log messages of each notified object to `delivered[<its region>]`."""
+    import io
+    from urllib.parse import unquote_plus
+
+    from eks_audit.delivery import iter_log_events
+
+    sqs = cloud.client("sqs")
+    for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for record in json.loads(json.loads(message["Body"])["Message"])["Records"]:
+            region, bucket = record["awsRegion"], record["s3"]["bucket"]["name"]
+            key = unquote_plus(record["s3"]["object"]["key"])
+            assert key.startswith(f"eks_audit_logs/123456789012/{region}/")  # objects say their region
+            body = cloud.client("s3", region).get_object(Bucket=bucket, Key=key)["Body"].read()
+            delivered.setdefault(region, []).extend(e.message for e in iter_log_events(io.BytesIO(body)))

@@ -6,20 +6,17 @@ another region fails the deploy, naming the parameter, before any part of the pi
 The local cloud does not enforce key policies (docs/local-cloud.md): who may use the key on each
 path is proven on the policies themselves (tests/template/test_kms.py)."""
 
-import io
 import json
-from urllib.parse import unquote_plus
 
 import pytest
 from click.testing import CliRunner
 
 from eks_audit import clients
-from eks_audit.delivery import iter_log_events
 from eks_audit.regions import RegionsError
 from eks_audit_cli.main import cli
 from eks_audit_local.audit_lines import generate
 from eks_audit_local.server import LocalCloud, Timings
-from tests.helpers import audit_on, put_audit_lines
+from tests.helpers import audit_on, put_audit_lines, read_notified
 from tests.template.test_kms import readme_key_policy
 
 HOME, SPOKE = "us-east-1", "eu-west-1"
@@ -75,16 +72,11 @@ def test_both_regions_reach_the_consumer_through_the_encrypted_topic(cloud):
         cloud.client("eks", region).create_cluster(name=name, roleArn=ROLE, resourcesVpcConfig={})
         assert cloud.wait_until(lambda r=region, n=name: audit_on(cloud, r, n), 20), region
         put_audit_lines(cloud, region, name, [line.text for line in lines])
-    queue, sqs = cloud.stack.output("NotificationQueueUrl"), cloud.client("sqs")
+    queue = cloud.stack.output("NotificationQueueUrl")
     delivered: dict[str, list[str]] = {HOME: [], SPOKE: []}
 
     def all_delivered() -> bool:
-        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-            for record in json.loads(json.loads(message["Body"])["Message"])["Records"]:
-                region, bucket = record["awsRegion"], record["s3"]["bucket"]["name"]
-                key = unquote_plus(record["s3"]["object"]["key"])
-                body = cloud.client("s3", region).get_object(Bucket=bucket, Key=key)["Body"].read()
-                delivered[region] += [e.message for e in iter_log_events(io.BytesIO(body))]
+        read_notified(cloud, queue, delivered)
         return all(len(found) >= len(kept) for found in delivered.values())
 
     assert cloud.wait_until(all_delivered, 20), {r: len(d) for r, d in delivered.items()}

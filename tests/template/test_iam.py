@@ -194,3 +194,19 @@ def test_firehose_gets_the_s3_actions_its_page_lists_and_objects_only_under_our_
         f"{bucket}/eks_audit_logs/{ACCOUNT}/*",
         f"{bucket}/eks_audit_errors/{ACCOUNT}/*",
     ]
+
+
+def test_the_spoke_logs_roles_trust_fits_iams_default_quota_with_every_region():
+    """IAM's default quota for a role trust policy is 2,048 characters (reference_iam-quotas, "Role trust
+    policy length"): the spokes' logs role trusts one regional principal per spoke region, so it
+    must fit with every region of the commercial partition (botocore's partition data)."""
+    import botocore.session
+
+    regions = botocore.session.get_session().get_available_regions("logs", partition_name="aws")
+    assert len(regions) > 25
+    context = placeholder_context()
+    context.attributes[("EnabledRegions", "LogsPrincipals")] = ",".join(
+        f"logs.{r}.amazonaws.com" for r in regions
+    )
+    trust = context.resolve(TEMPLATE["Resources"]["SpokeLogsRole"]["Properties"]["AssumeRolePolicyDocument"])
+    assert len(json.dumps(trust, separators=(",", ":"))) <= 2048

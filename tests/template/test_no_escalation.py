@@ -31,9 +31,26 @@ def iam_writes() -> list[str]:
     found = []
     for action in IAM_DATA.actions.get_actions_for_service("iam"):
         details = IAM_DATA.actions.get_action_details("iam", action)
-        if details["accessLevel"] in ("Write", "Permissions management"):
+        levels = {level.strip() for level in details["accessLevel"].split(",")}
+        if levels & {"Write", "Permissions management"}:
             found.append(f"iam:{details['name']}")
     return found
+
+
+def test_the_iam_writes_are_read_from_the_reference():
+    writes = iam_writes()
+    for action in (
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+    ):
+        assert action in writes
+
+
+# The one IAM write that stands: the execution role deletes the roles a spoke made before the
+# spokes' roles moved to the home stack (delete only, only those names: test_first_deploy.py)
+LEGACY_DELETION = ("StackSetExecutionRole", "RemoveTheLegacySpokeRoles")
 
 
 def request(action: str, resource: str, **context: str) -> iam_proof.Request:
@@ -48,12 +65,11 @@ def granted_actions(statements: list[dict]) -> list[str]:
 def test_no_role_writes_iam_but_passing_named_roles_to_their_service(deployed):
     writes = [w for w in iam_writes() if w != "iam:PassRole"]
     assert len(writes) > 50  # the reference was read
+    statements = [s for s in deployed.statements if (deployed.name, s.get("Sid")) != LEGACY_DELETION]
     granted = [
         write
         for write in writes
-        if any(
-            iam_proof._matches(a, write, case_sensitive=False) for a in granted_actions(deployed.statements)
-        )
+        if any(iam_proof._matches(a, write, case_sensitive=False) for a in granted_actions(statements))
     ]
     assert granted == []
     for statement in deployed.statements:
