@@ -73,6 +73,17 @@ class DeployedStack:
             return arn.rsplit(":", 1)[1] if arn else None
         return f"{self.outputs['SpokeNamePrefix']}-audit"
 
+    def events_target(self, region: str) -> str | None:
+        """Where the stack's CloudTrail rules in `region` deliver: the reconcile queue at home, the
+        home region's default bus in a spoke (spoke.yaml). None when the outputs do not say."""
+        firehose, queue = self.outputs.get("FirehoseArn", ""), self.outputs.get("ReconcileQueueUrl", "")
+        if not firehose or not queue:
+            return None
+        partition, account = firehose.split(":")[1], firehose.split(":")[4]
+        if region == self.region:
+            return f"arn:{partition}:sqs:{region}:{account}:{queue.rstrip('/').rsplit('/', 1)[1]}"
+        return f"arn:{partition}:events:{self.region}:{account}:event-bus/default"
+
     @property
     def covered_regions(self) -> tuple[str, ...]:
         """This stack's region and its spokes' (a stack of before multi-region covers its own)."""

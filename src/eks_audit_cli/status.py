@@ -13,7 +13,7 @@ import click
 from eks_audit.concurrency import in_parallel
 from eks_audit.sweep import list_cluster_names
 
-from . import delivery_health, pipeline_parts
+from . import delivery_health, event_path, pipeline_parts
 from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, columns, render_table, with_delivery
 from .errors import CANNOT_RUN, is_fatal
@@ -42,6 +42,7 @@ class RegionStatus:
     stack: str | None = None
     problem: str | None = None
     pipeline: dict | None = None
+    event_path: event_path.EventPath | None = None
 
     def add_problem(self, problem: str) -> None:
         self.problem = f"{self.problem}; {problem}" if self.problem else problem
@@ -51,6 +52,7 @@ def region_status(
     aws: Aws, region: str, deployments: Deployments, names: tuple[str, ...], window_s: float = 0
 ) -> RegionStatus:
     result = RegionStatus(region)
+    add_event_path(aws, result, deployments, window_s)
     try:
         clusters = list(names) or list(list_cluster_names(aws.client("eks", region)))
     except Exception as exc:  # one unreachable region must not hide the others ...
@@ -101,6 +103,19 @@ def region_status(
     return result
 
 
+def add_event_path(aws: Aws, result: RegionStatus, deployments: Deployments, window_s: float) -> None:
+    """Whether CloudTrail events reach the controller in a covered region (event_path.py): a region
+    whose events cannot arrive is a problem, named with its cause and what follows from it."""
+    home = deployments.home_of(result.region)
+    target = home.events_target(result.region) if home is not None else None
+    if target is None:
+        return
+    sweep = home.parameters.get("SweepSchedule") or "rate(6 hours)"
+    result.event_path = event_path.check(aws.client, result.region, target, sweep, int(window_s))
+    if result.event_path.ok is False:
+        result.add_problem(result.event_path.cause)
+
+
 def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int, topic: str | None = None) -> None:
     """Delivery per cluster whose log group exists (CloudWatch metrics, one batched call), and the
     region's stream health."""
@@ -114,6 +129,18 @@ def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int, topi
     result.pipeline = delivery_health.pipeline(cloudwatch, stream, window_s, topic_name=topic)
     if result.pipeline["problem"]:
         result.add_problem(f"delivery pipeline: {result.pipeline['problem']}")
+
+
+def event_path_line(paths: list[event_path.EventPath]) -> str:
+    """One line: where CloudTrail events reach the controller, and where not (the causes follow
+    among the problems)."""
+    words = []
+    for state, label in ((True, "CloudTrail events reach the controller in"), (False, "they cannot in")):
+        regions = [p.region for p in paths if p.ok is state]
+        if regions:
+            words.append(f"{label} {', '.join(regions)}")
+    words += [p.cause for p in paths if p.ok is None]
+    return "event path: " + "; ".join(words)
 
 
 def with_broken_pipeline(rows: list[Row], broken: list[str]) -> list[Row]:
@@ -250,11 +277,13 @@ def command(
                             "stack": r.stack,
                             "problem": r.problem,
                             "pipeline": r.pipeline,
+                            "event_path": r.event_path.to_dict() if r.event_path else None,
                             "clusters": [row.to_dict() for row in r.rows],
                         }
                         for r in results
                         if r.rows or r.problem
                     ],
+                    "event_paths": [r.event_path.to_dict() for r in results if r.event_path],
                 },
                 indent=2,
             )
@@ -268,6 +297,8 @@ def command(
         click.echo(
             f"{len(rows)} clusters: " + (", ".join(f"{n} {v}" for v, n in sorted(summary.items())) or "none")
         )
+        if any(r.event_path for r in results):
+            click.echo(event_path_line([r.event_path for r in results if r.event_path]))
         for row in attention:
             click.echo(f"  {row.region}/{row.cluster}: {row.verdict}: {row.reason}")
         for problem in problems:

@@ -29,6 +29,7 @@ from . import (
     organization,
     regions_overlay,
     sns_overlay,
+    trails,
 )
 from .controller import Controller
 from .deploy import Stack, delete, deploy, function_environment, update
@@ -142,6 +143,7 @@ class LocalCloud:
         regions_overlay.install(opted_in=self.regions)
         sns_overlay.install()
         organization.install()
+        trails.install()
         app = self.gateway = Gateway(
             DomainDispatcherApplication(create_backend_app), self.faults, self._emit, self.quotas
         )
@@ -150,6 +152,7 @@ class LocalCloud:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._spawn(self._server.serve_forever, "moto-server")
         self._reset()
+        trails.create_default_trail(ACCOUNT, self.region)
         self._spawn(self._flush_firehose, "firehose-buffer")
         self._spawn(self._run_clock, "eks-clock")
         self._set_environment()
@@ -392,6 +395,7 @@ class LocalCloud:
         self.quotas.enforcing = False  # the deploy is CloudFormation's, not emulated here
         try:
             self.org = create_organization(self.client("organizations"), self.organization)
+            trails.make_organization_trail(self.org.management, self.region)
             self.gateway.account = self.org.management
             artifacts = deploy(
                 self.client,
@@ -502,10 +506,14 @@ class LocalCloud:
             member.stop()
 
     def _emit(self, region: str, source: str, detail: dict[str, Any]) -> None:
-        """CloudTrail -> EventBridge: the default bus of the call's region."""
+        """CloudTrail -> EventBridge: the default bus of the call's region, when a logging trail
+        there records the call (trails.py)."""
         from moto.events.models import events_backends
 
-        events_backends[detail.get("recipientAccountId", ACCOUNT)][region].put_events(
+        account = detail.get("recipientAccountId", ACCOUNT)
+        if not trails.records(account, region, detail["eventSource"], read_only=bool(detail.get("readOnly"))):
+            return
+        events_backends[account][region].put_events(
             [{"Source": source, "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}]
         )
 
