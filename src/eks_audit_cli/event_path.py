@@ -105,37 +105,46 @@ def _advanced_admits(selector: dict, event: dict[str, str]) -> bool:
     return True
 
 
+def trail_cause(region: str, trails: list[TrailView]) -> str | None:
+    """Why the trails of `region` do not record both watched sources' write management events, or
+    None when some logging trail records each."""
+    logging = [t for t in trails if t.logging]
+    if not trails:
+        return f"no CloudTrail trail logs management events in {region}"
+    if not logging:
+        return f"no CloudTrail trail is logging in {region} ({', '.join(t.name for t in trails)} stopped)"
+    missing = [s for s in WATCHED_SOURCES if not any(admits(t, s) for t in logging)]
+    if missing:
+        names = ", ".join(t.name for t in logging)
+        return f"the event selectors of {names} in {region} leave out write management events of {' and '.join(missing)}"
+    return None
+
+
+def rules_cause(region: str, rules: list[RuleView], failed: dict[str, int]) -> str | None:
+    """Why the stack's rules in `region` do not take both sources' events to the controller."""
+    watched = {rule.source for rule in rules if rule.state == "ENABLED"}
+    absent = [s for s in WATCHED_SOURCES if s not in watched]
+    if absent:
+        stopped = [f"{rule.name} is {rule.state}" for rule in rules if rule.state != "ENABLED"]
+        found = f" ({'; '.join(stopped)})" if stopped else " (none found)"
+        return f"the stack's rule for {' and '.join(absent)} events is not ENABLED in {region}{found}"
+    if any(failed.values()):
+        counts = ", ".join(f"{name} {count}" for name, count in sorted(failed.items()) if count)
+        return f"the stack's rules failed invocations in {region} over the window ({counts}): events were dropped"
+    return None
+
+
 def judge(
     region: str, trails: list[TrailView], rules: list[RuleView], failed: dict[str, int], sweep: str
 ) -> EventPath:
     """Whether the events of both watched sources reach the controller, and if not, why."""
+    through = [t.name for t in trails if t.logging and all(admits(t, s) for s in WATCHED_SOURCES)]
+    states = {rule.name: rule.state for rule in rules}
+    cause = trail_cause(region, trails) or rules_cause(region, rules, failed)
+    if cause is None:
+        return EventPath(region, True, None, through, states, failed)
     consequence = f"new clusters there are onboarded only by the sweep, {sweep}"
-    rule_states = {rule.name: rule.state for rule in rules}
-    logging = [t for t in trails if t.logging]
-    through = [t.name for t in logging if all(admits(t, s) for s in WATCHED_SOURCES)]
-    if not trails:
-        cause = f"no CloudTrail trail logs management events in {region}"
-    elif not logging:
-        cause = f"no CloudTrail trail is logging in {region} ({', '.join(t.name for t in trails)} stopped)"
-    else:
-        cause = None
-        missing = [s for s in WATCHED_SOURCES if not any(admits(t, s) for t in logging)]
-        if missing:
-            names = ", ".join(t.name for t in logging)
-            cause = f"the event selectors of {names} in {region} leave out write management events of {' and '.join(missing)}"
-    if cause is None:
-        watched = {rule.source for rule in rules if rule.state == "ENABLED"}
-        absent = [s for s in WATCHED_SOURCES if s not in watched]
-        if absent:
-            stopped = [f"{rule.name} is {rule.state}" for rule in rules if rule.state != "ENABLED"]
-            found = f" ({'; '.join(stopped)})" if stopped else " (none found)"
-            cause = f"the stack's rule for {' and '.join(absent)} events is not ENABLED in {region}{found}"
-    if cause is None and any(failed.values()):
-        counts = ", ".join(f"{name} {count}" for name, count in sorted(failed.items()) if count)
-        cause = f"the stack's rules failed invocations in {region} over the window ({counts}): events were dropped"
-    if cause is None:
-        return EventPath(region, True, None, through, rule_states, failed)
-    return EventPath(region, False, f"{cause}: {consequence}", through, rule_states, failed)
+    return EventPath(region, False, f"{cause}: {consequence}", through, states, failed)
 
 
 def sweep_words(schedule: str) -> str:

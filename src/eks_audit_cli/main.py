@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import backfill, consumer, decode, explain, filter_test, local, org_cli, status, tail
+from . import backfill, consumer, decode, doctor, explain, filter_test, local, org_cli, status, tail
 from .errors import AwsCliGroup
 from .options import Globals, global_options
 
@@ -21,6 +21,7 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.add_command(status.command)
+cli.add_command(doctor.command)
 cli.add_command(backfill.command)
 cli.add_command(filter_test.command)
 cli.add_command(decode.command)

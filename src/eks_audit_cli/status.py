@@ -13,7 +13,7 @@ import click
 from eks_audit.concurrency import in_parallel
 from eks_audit.sweep import list_cluster_names
 
-from . import delivery_health, event_path, pipeline_parts
+from . import aws_features, delivery_health, event_path, pipeline_parts
 from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, columns, render_table, with_delivery
 from .errors import CANNOT_RUN, is_fatal
@@ -43,6 +43,7 @@ class RegionStatus:
     problem: str | None = None
     pipeline: dict | None = None
     event_path: event_path.EventPath | None = None
+    features: list[aws_features.Finding] = field(default_factory=list)
 
     def add_problem(self, problem: str) -> None:
         self.problem = f"{self.problem}; {problem}" if self.problem else problem
@@ -114,6 +115,11 @@ def add_event_path(aws: Aws, result: RegionStatus, deployments: Deployments, win
     result.event_path = event_path.check(aws.client, result.region, target, sweep, int(window_s))
     if result.event_path.ok is False:
         result.add_problem(result.event_path.cause)
+    account = home.outputs["FirehoseArn"].split(":")[4]
+    result.features = [
+        aws_features.telemetry_rules(aws.client, result.region),
+        aws_features.security_lake(aws.client, result.region, account),
+    ]
 
 
 def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int, topic: str | None = None) -> None:
@@ -284,6 +290,7 @@ def command(
                         if r.rows or r.problem
                     ],
                     "event_paths": [r.event_path.to_dict() for r in results if r.event_path],
+                    "aws_features": [f.to_dict() for r in results for f in r.features],
                 },
                 indent=2,
             )
@@ -299,6 +306,11 @@ def command(
         )
         if any(r.event_path for r in results):
             click.echo(event_path_line([r.event_path for r in results if r.event_path]))
+        for finding in (f for r in results for f in r.features):  # AWS's own features, when found
+            if finding.found:
+                click.echo(f"note: {finding.text}")
+            elif finding.found is None:
+                click.echo(f"note: {finding.text}", err=True)
         for row in attention:
             click.echo(f"  {row.region}/{row.cluster}: {row.verdict}: {row.reason}")
         for problem in problems:

@@ -20,6 +20,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from . import lambda_metrics
+
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 # metrics are disabled in the local cloud (EMF would print to stdout); Powertools warns each flush
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -155,13 +157,19 @@ class Controller:
             thread.join(timeout=3)
 
     def invoke_sweeper(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """What `sam remote invoke` of the sweeper does, in-process."""
-        context = LambdaContext(
-            "eks-audit-SweeperFunction", aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + 300
-        )
+        """What `sam remote invoke` of the sweeper does, in-process; Lambda's per-function metrics
+        follow (lambda_metrics)."""
+        name = "eks-audit-SweeperFunction"
+        context = LambdaContext(name, aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + 300)
         with self._lock:
             self.stats["sweeps"] += 1
-        return self.sweeper.handler(payload or {}, context)
+        try:
+            answer = self.sweeper.handler(payload or {}, context)
+        except Exception:
+            lambda_metrics.record(self.region, name, failed=True)
+            raise
+        lambda_metrics.record(self.region, name, failed=False)
+        return answer
 
     def _schedule(self) -> None:
         scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from . import features_overlay, iam_overlay
 from .quotas_overlay import Quotas, answer_service_quotas
 
 _CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d+/([a-z0-9-]+)/([a-z0-9-]+)/")
@@ -142,6 +143,19 @@ def _error_body(service: str, code: str, message: str) -> tuple[dict[str, str], 
     ).encode()
 
 
+HTTP_STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 409: "409 Conflict"}
+
+
+def _json_answer(start_response: Callable, status: int, document: dict[str, Any]) -> list[bytes]:
+    """A rest-json answer; an error names its code in x-amzn-ErrorType, as AWS's do."""
+    payload = json.dumps(document).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    if status >= 400:
+        headers.append(("x-amzn-ErrorType", document.get("__type", "ValidationException")))
+    start_response(HTTP_STATUS.get(status, f"{status} Error"), headers)
+    return [payload]
+
+
 class Gateway:
     """WSGI middleware: faults first, then moto, then CloudTrail."""
 
@@ -188,6 +202,21 @@ class Gateway:
                     [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(payload)))],
                 )
                 return [payload]
+        if call is not None and call.service == "iam" and (simulated := iam_overlay.answer_simulation(body)):
+            start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(simulated)))])
+            return [simulated]
+        if call is not None and call.service in ("observabilityadmin", "securitylake"):
+            answered = features_overlay.answer(
+                call.service,
+                environ.get("REQUEST_METHOD", ""),
+                environ.get("PATH_INFO", ""),
+                environ.get("QUERY_STRING", ""),
+                body,
+                account,
+                call.region,
+            )
+            if answered is not None:
+                return _json_answer(start_response, *answered)
         if call is not None and call.service in FAULTY_SERVICES and call.operation:
             fault = None
             if not self.quotas.admit(account, call.region, call.service, call.operation):

@@ -25,6 +25,7 @@ from . import (
     delivery,
     eks_lifecycle,
     events_overlay,
+    features_overlay,
     logs_overlay,
     organization,
     regions_overlay,
@@ -227,6 +228,7 @@ class LocalCloud:
         delivery.BUFFERING.pending.clear()
         delivery.BROKEN.clear()
         sns_overlay.DROPPED.clear()
+        features_overlay.reset()
 
     def _set_environment(self) -> None:
         """The controller runs in this process and reaches the local cloud like any client."""
