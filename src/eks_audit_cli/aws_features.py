@@ -72,6 +72,39 @@ def telemetry_rules(client_for: Callable[[str, str], Any], region: str) -> Findi
     )
 
 
+def organization_telemetry_rules(client_for: Callable[[str, str], Any], region: str) -> Finding:
+    """The organization's telemetry rules, which only its management account or a delegated
+    administrator may list (ListTelemetryRulesForOrganization)."""
+    observability = client_for("observabilityadmin", region)
+    try:
+        rules = _all(observability.list_telemetry_rules_for_organization, "TelemetryRuleSummaries")
+    except (ClientError, BotoCoreError) as exc:
+        found = _unreadable(
+            "organization telemetry rule", region, "observabilityadmin:ListTelemetryRulesForOrganization", exc
+        )
+        return Finding(
+            found.feature,
+            region,
+            None,
+            f"{found.text} (only the management account or a delegated administrator may list them)",
+        )
+    enabling = [rule["RuleName"] for rule in rules if enables_eks_audit(rule)]
+    if not enabling:
+        return Finding(
+            "organization telemetry rule",
+            region,
+            False,
+            "no organization telemetry rule enables EKS audit logs",
+        )
+    return Finding(
+        "organization telemetry rule",
+        region,
+        True,
+        f"the organization's telemetry rule {', '.join(enabling)} enables EKS audit logs in its accounts: it turns the "
+        "audit log type on and ships nothing; eks-audit still puts its filter first and delivers",
+    )
+
+
 def enables_eks_audit(rule: dict[str, Any]) -> bool:
     return rule.get("ResourceType") == EKS_RESOURCE and AUDIT_TELEMETRY in (
         rule.get("TelemetrySourceTypes") or []

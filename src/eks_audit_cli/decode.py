@@ -16,7 +16,7 @@ from .session import Aws
 
 
 def _write_events(source, name: str, out, with_metadata: bool, problems: list[str]) -> int:
-    written = 0
+    written, said = 0, len(problems)
 
     def report(problem: Problem) -> None:
         problems.append(f"{name}: {problem}")
@@ -31,7 +31,17 @@ def _write_events(source, name: str, out, with_metadata: bool, problems: list[st
             continue
         out.write(line)
         written += 1
+    if not written and len(problems) == said and getattr(source, "tell", None) and _is_empty(source):
+        problems.append(f"{name}: empty: nothing to decode")
     return written
+
+
+def _is_empty(source) -> bool:
+    """Whether a file read to its end held nothing at all (a stream that cannot tell is not)."""
+    try:
+        return source.tell() == 0
+    except (OSError, ValueError):
+        return False
 
 
 def render_event(event: LogEvent, with_metadata: bool) -> bytes | None:
@@ -112,5 +122,7 @@ def command(globals_, objects: tuple[str, ...], with_metadata: bool) -> None:
         click.echo(f"eks-audit decode: no objects under {', '.join(objects)}", err=True)
         sys.exit(2)
     click.echo(f"eks-audit decode: {total} events from {count} object(s)", err=True)
+    if problems and not total:  # nothing to read: an empty input, a file that is not a delivered object
+        sys.exit(2)
     if problems:
         sys.exit(1)

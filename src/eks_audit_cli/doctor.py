@@ -475,6 +475,8 @@ def run(
             checks += guarded(f"trail {region}", lambda r=region: check_trails(aws, r))
         checks += guarded(f"filter room {region}", lambda r=region: check_filter_slots(aws, r, filter_name))
         checks += check_features(aws, region, account)
+    organization = aws_features.organization_telemetry_rules(aws.client, home)
+    checks.append(Check(organization.feature, WARN if organization.found is None else OK, organization.text))
     checks += guarded("KMS key", lambda: check_key(aws, home, key_arn, account))
     checks += guarded(
         "deploy permissions", lambda: check_permissions(aws, home, len(regions) > 1, bool(key_arn))

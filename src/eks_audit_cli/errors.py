@@ -63,6 +63,23 @@ def explain(exc: BotoCoreError | ClientError) -> str:
     return str(exc)
 
 
+def unknown_region_line(regions: tuple[str, ...], exc: BotoCoreError | ClientError) -> str | None:
+    """When AWS could not be reached for, or refused, a region botocore's partition data does not
+    know (the options let a well-formed one through: it may be newer than botocore), say so."""
+    from .options import known_regions
+
+    unknown = [r for r in regions if r != "all" and r not in known_regions()]
+    if not unknown:
+        return None
+    message = exc.response.get("Error", {}).get("Message", "") if isinstance(exc, ClientError) else ""
+    if not isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)) and "valid region" not in message:
+        return None
+    return (
+        f"{', '.join(unknown)}: not a region botocore's partition data knows, and AWS did not answer for it; "
+        "if AWS has opened a new region, update botocore (pip install -U boto3 botocore) and try again"
+    )
+
+
 class AwsCliGroup(click.Group):
     """A click group whose commands end with one clear line when AWS is out of reach."""
 
@@ -70,7 +87,11 @@ class AwsCliGroup(click.Group):
         try:
             return super().invoke(ctx)
         except (BotoCoreError, ClientError) as exc:
-            click.echo(f"eks-audit: {explain(exc)}", err=True)
+            from .options import Globals
+
+            globals_ = ctx.find_object(Globals)
+            unknown = unknown_region_line(globals_.regions if globals_ is not None else (), exc)
+            click.echo(f"eks-audit: {unknown or explain(exc)}", err=True)
             ctx.exit(CANNOT_RUN)
         except BrokenPipeError:
             # the reader went away (`eks-audit ... | head`): stop quietly, as Unix tools do

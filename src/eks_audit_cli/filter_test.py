@@ -185,10 +185,12 @@ def command(globals_, pattern, pattern_file, print_, top, check_with_aws, sample
         if sample is not None:
             sample.offer(line.decode("utf-8", errors="replace"))
 
-    tally, breakdown, problems = Tally(), Breakdown() if top else None, []
-    evaluate(compiled, _messages(files, problems), tally, breakdown, on_line)
+    tally, breakdown, problems, refused = Tally(), Breakdown() if top else None, [], []
+    evaluate(compiled, _messages(files, problems, refused), tally, breakdown, on_line)
     out.flush()
     _report_problems(problems)
+    if refused:  # a file that is no audit log would make every figure wrong
+        sys.exit(2)
     if tally.lines == 0:
         if not problems:  # else the problems above say why
             click.echo("eks-audit filter-test: no log messages were read", err=True)
@@ -207,9 +209,9 @@ def command(globals_, pattern, pattern_file, print_, top, check_with_aws, sample
         sys.exit(1)
 
 
-def _messages(files, problems: list[str]):
+def _messages(files, problems: list[str], refused: list[str] | None = None):
     for source in files or (click.open_file("-", "rb"),):
-        yield from read_messages(source, problems, getattr(source, "name", "<stdin>"))
+        yield from read_messages(source, problems, getattr(source, "name", "<stdin>"), refused)
 
 
 def _report_problems(problems: list[str]) -> None:

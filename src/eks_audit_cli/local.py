@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 
 import click
 
+from .errors import CANNOT_RUN
 from .options import global_options
+
+DEFAULT_PORT = 4566
+DEFAULT_ENDPOINT = f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
 def activity_line(record: dict) -> str | None:
@@ -30,7 +35,11 @@ def group() -> None:
 
 @group.command("serve")
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=4566, show_default=True, help="0 picks a free port."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="0 picks a free port.",
 )
 @click.option(
     "--faults", default="", help="Fail EKS and CloudWatch Logs calls at random: throttle=R,error=R."
@@ -134,8 +143,12 @@ def serve(
     try:
         cloud.start()
     except OSError as exc:
-        click.echo(f"eks-audit local serve: cannot listen on 127.0.0.1:{port}: {exc.strerror}", err=True)
-        sys.exit(1)
+        click.echo(
+            f"eks-audit local serve: cannot listen on 127.0.0.1:{port}: {exc.strerror} (another process, "
+            "another emulator perhaps, holds it): give --port N, or --port 0 for any free one",
+            err=True,
+        )
+        sys.exit(CANNOT_RUN)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -197,7 +210,8 @@ def audit_lines(globals_, cluster, count, seed) -> None:
 
     from .session import Aws
 
-    endpoint = globals_.endpoint_url or "http://127.0.0.1:4566"
+    # as every AWS client: --endpoint-url, else AWS_ENDPOINT_URL (the README's block exports it)
+    endpoint = globals_.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT
     region = (globals_.regions or ("us-east-1",))[0]
     logs = Aws(globals_.profile, endpoint, globals_.regions).client("logs", region)
     group, stream = log_group_name(cluster), f"kube-apiserver-audit-{int(time.time())}"

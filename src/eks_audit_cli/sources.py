@@ -4,6 +4,7 @@ Firehose objects, and the JSON of `aws logs filter-log-events` / `get-log-events
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import io
 import itertools
@@ -16,6 +17,7 @@ import orjson
 
 from eks_audit.delivery import GZIP_MAGIC, Problem, iter_log_events
 
+SAMPLED = 1000  # the lines that tell what an input is
 # create-export-task writes "<ISO timestamp> <message>" per line
 _EXPORT_LINE = re.compile(rb"^\d{4}-\d{2}-\d{2}T[0-9:.]+Z? (.*)$")
 
@@ -28,11 +30,62 @@ def _peek_member(head: bytes) -> bytes:
         return b""
 
 
-def read_messages(stream: BinaryIO, problems: list[str], name: str) -> Iterator[bytes]:
+def read_messages(
+    stream: BinaryIO, problems: list[str], name: str, refused: list[str] | None = None
+) -> Iterator[bytes]:
     """Yield raw log messages (bytes, no newline) from a file of any supported kind; what is none of
-    them (binary data, a corrupt gzip) is a problem named in `problems`, never a traceback."""
+    them (binary data, a corrupt gzip) is a problem named in `problems`, never a traceback. An empty
+    file is named; a file of text with no JSON message in it (audit log messages are JSON) is named
+    with what it looks like, in `problems` and `refused`."""
     buffered = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
     head = buffered.peek(4096)[:4096]
+    said, seen, json_seen = len(problems), 0, 0
+    for message in _read(buffered, head, problems, name):
+        seen += 1
+        if seen <= SAMPLED:  # what the input is, from its first lines: JSON objects, or not
+            json_seen += message[:1] == b"{" and _is_json_object(message)
+        yield message
+    if len(problems) > said:
+        return  # what went wrong is said already
+    sampled = min(seen, SAMPLED)
+    if not seen:
+        problems.append(f"{name}: empty: no log message in it")
+    elif json_seen * 2 < sampled:  # an audit log is JSON objects, a line each: this is something else
+        found = (
+            "no JSON log message"
+            if not json_seen
+            else f"only {json_seen} JSON log message{'s' * (json_seen > 1)}"
+        )
+        problem = (
+            f"{name}: {found} in its first {sampled} lines: it looks like {looks_like(head)}; give audit "
+            "log messages (JSON), one per line, a CloudWatch Logs export, or delivered objects"
+        )
+        problems.append(problem)
+        if refused is not None:
+            refused.append(problem)
+
+
+def _is_json_object(message: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(message), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def looks_like(head: bytes) -> str:
+    """What a text that holds no log message looks like, in words."""
+    lines = [line.strip() for line in head.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    if first.count(",") >= 1 and len(lines) > 1 and all(line.count(",") >= 1 for line in lines[1:3]):
+        return f"CSV (header: {first[:60]})"
+    if any(line.startswith(("#", "```", "|")) for line in lines[:20]):
+        return "Markdown"
+    if first.startswith("<"):
+        return "HTML or XML"
+    return "plain text"
+
+
+def _read(buffered, head: bytes, problems: list[str], name: str) -> Iterator[bytes]:
     if head.startswith(GZIP_MAGIC):
         start = _peek_member(head).lstrip()
         if start.startswith(b'{"messageType"') or start.startswith(b'{"owner"'):
@@ -52,6 +105,9 @@ def read_messages(stream: BinaryIO, problems: list[str], name: str) -> Iterator[
         problems.append(f"{name}: not a log file (binary data: neither text lines, JSON nor gzip)")
         return
     first = buffered.readline()
+    if _is_insights_csv(first):
+        yield from _csv_messages(first, buffered)
+        return
     if first.lstrip().startswith((b"{", b"[")) and _is_document_start(first):
         data = first + buffered.read()
         if _is_message_document(data):  # JSON only when it is: "[ERROR 400] ..." is a text line
@@ -60,6 +116,22 @@ def read_messages(stream: BinaryIO, problems: list[str], name: str) -> Iterator[
             yield from _text_lines(io.BytesIO(data))
         return
     yield from _text_lines(itertools.chain([first], buffered))
+
+
+def _is_insights_csv(first_line: bytes) -> bool:
+    """The header of a CloudWatch Logs Insights CSV export: its fields are the query's, `@message`
+    among them (`fields @timestamp, @message`)."""
+    names = [name.strip().strip('"') for name in first_line.decode("utf-8", errors="replace").split(",")]
+    return len(names) > 1 and "@message" in names
+
+
+def _csv_messages(header: bytes, rest) -> Iterator[bytes]:
+    """The @message column of a Logs Insights CSV export (quoted as CSV quotes it)."""
+    text = io.TextIOWrapper(io.BytesIO(header + rest.read()), encoding="utf-8", errors="replace", newline="")
+    for row in csv.DictReader(text):
+        message = (row.get("@message") or "").strip()
+        if message:
+            yield message.encode()
 
 
 def _is_text(head: bytes) -> bool:

@@ -6,6 +6,7 @@ and injects faults (throttling and server errors at given rates) into EKS and Cl
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import random
@@ -146,6 +147,38 @@ def _error_body(service: str, code: str, message: str) -> tuple[dict[str, str], 
 HTTP_STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 409: "409 Conflict"}
 
 
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region of botocore's partition data: where the local cloud has endpoints."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("ec2", partition_name=partition)
+    ) | {"aws-global"}
+
+
+def _unknown_region(start_response: Callable, environ: dict[str, Any], region: str) -> list[bytes]:
+    """What AWS answers a request signed for a region it does not have: 403, "Credential should be
+    scoped to a valid region, not '<region>'." (SignatureDoesNotMatch in the query protocols,
+    InvalidSignatureException in the JSON ones: as reported in aws/aws-sdk-php#732 and
+    aws/aws-sdk-js-v3#5576); moto answers a 500."""
+    message = f"Credential should be scoped to a valid region, not '{region}'."
+    if "json" in environ.get("CONTENT_TYPE", ""):
+        payload = json.dumps({"__type": "InvalidSignatureException", "message": message}).encode()
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "InvalidSignatureException")]
+    else:
+        payload = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>"
+            f"<Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    start_response("403 Forbidden", [*headers, ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
 def _json_answer(start_response: Callable, status: int, document: dict[str, Any]) -> list[bytes]:
     """A rest-json answer; an error names its code in x-amzn-ErrorType, as AWS's do."""
     payload = json.dumps(document).encode()
@@ -202,6 +235,8 @@ class Gateway:
                     [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(payload)))],
                 )
                 return [payload]
+        if call is not None and call.region not in known_regions():
+            return _unknown_region(start_response, environ, call.region)
         if call is not None and call.service == "iam" and (simulated := iam_overlay.answer_simulation(body)):
             start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(simulated)))])
             return [simulated]

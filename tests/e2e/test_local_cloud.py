@@ -275,3 +275,43 @@ def test_audit_lines_writes_realistic_lines_into_a_clusters_log_group(cloud):
     assert result.exit_code == 0 and "wrote 50 lines to /aws/eks/lines/cluster" in result.stdout
     events = cloud.client("logs").filter_log_events(logGroupName="/aws/eks/lines/cluster")["events"]
     assert len(events) == 50 and all(json.loads(e["message"])["kind"] == "Event" for e in events)
+
+
+def test_audit_lines_goes_where_aws_endpoint_url_says(cloud):
+    """The README's block exports AWS_ENDPOINT_URL; audit-lines follows it as any AWS client does
+    (it wrote to 127.0.0.1:4566 whatever the variable said)."""
+    from click.testing import CliRunner
+
+    from eks_audit_cli.main import cli
+
+    cloud.client("eks").create_cluster(name="by-env", roleArn=ROLE, resourcesVpcConfig={})
+    assert cloud.wait_until(lambda: audit_on(cloud, "by-env"), 20)
+    args = ["local", "audit-lines", "--cluster", "by-env", "--count", "5"]
+    result = CliRunner(env={"AWS_ENDPOINT_URL": cloud.endpoint}).invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    events = cloud.client("logs").filter_log_events(logGroupName="/aws/eks/by-env/cluster")["events"]
+    assert len(events) == 5
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["backfill", "--dry-run"], ["consumer", "check"], ["doctor"], ["tail", "--max-events", "1"]],
+    ids=lambda c: c[0],
+)
+def test_a_well_formed_region_that_does_not_exist_is_one_line_and_exit_2(cloud, command):
+    """The local cloud answers a region it does not have as AWS does (403, "Credential should be
+    scoped to a valid region"), and every command says what is wrong in one line."""
+    from click.testing import CliRunner
+
+    from eks_audit_cli.main import cli
+
+    result = CliRunner().invoke(cli, [*command, "--endpoint-url", cloud.endpoint, "--region", "eu-west-9"])
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith(
+            "eks-audit: eu-west-9: not a region botocore's partition data knows, and AWS did not answer for it"
+        )
+    )
+    assert "Traceback" not in result.output

@@ -121,3 +121,19 @@ def test_serve_an_organization_prints_ready_and_status_org_reads_it(tmp_path):
         assert result.exit_code == 0, result.output
     stderr = (tmp_path / "stderr").read_text()
     assert f"eks-audit-org-members: {accounts['member-1']} us-east-1: deployed" in stderr
+
+
+def test_serve_on_a_busy_port_names_port_and_exits_2():
+    import socket
+
+    from click.testing import CliRunner
+
+    from eks_audit_cli.main import cli
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        result = CliRunner().invoke(cli, ["local", "serve", "--port", str(busy), "--quiet"])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{busy}" in result.output and "give --port N" in result.output

@@ -112,3 +112,26 @@ def test_explain_malformed_names_the_field_and_exits_2():
     assert result.exit_code == 2
     assert "detail.requestParameters.name" in result.stderr
     assert result.stdout == ""
+
+
+def test_an_unreachable_unknown_region_is_named_not_the_network():
+    """On AWS a region with no endpoint fails to connect: the line says the region is unknown to
+    botocore, not "no network?"."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from eks_audit_cli.errors import unknown_region_line
+
+    unreachable = EndpointConnectionError(endpoint_url="https://eks.eu-west-9.amazonaws.com/clusters")
+    line = unknown_region_line(("eu-west-9",), unreachable)
+    assert line and line.startswith("eu-west-9: not a region botocore's partition data knows")
+    assert unknown_region_line(("eu-west-1",), unreachable) is None  # a known region: the network's fault
+
+
+def test_decode_of_an_empty_or_a_plain_text_file_is_nothing_to_read_exit_2(tmp_path):
+    """The README's exit-code table: nothing to read (an empty input, a file that is not a log) is 2."""
+    empty, plain = tmp_path / "empty", tmp_path / "notes.txt"
+    empty.write_bytes(b"")
+    plain.write_text("hello\nworld\n")
+    for path, said in ((empty, "empty: nothing to decode"), (plain, "not a gzip member")):
+        result = CliRunner().invoke(cli, ["decode", str(path)])
+        assert result.exit_code == 2 and said in result.stderr, result.stderr

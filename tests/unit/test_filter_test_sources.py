@@ -87,3 +87,52 @@ def test_term_pattern_breakdown_parses_dropped_lines(tmp_path):
     report = json.loads(result.stdout)
     assert report["kept"] == 2
     assert {"value": "(not JSON)", "lines": 1, "bytes": 15} in report["dropped_by"]["verb"]
+
+
+def run_on(*paths):
+    return CliRunner().invoke(cli, ["filter-test", *map(str, paths)])
+
+
+def test_a_markdown_file_is_refused_naming_it_and_what_it_looks_like(tmp_path):
+    """filter-test README.md reported 'kept 0 (0.0%), dropped 100%' and exit 0: a cost estimate
+    made from it would be wrong."""
+    path = tmp_path / "README.md"
+    path.write_text("# A title\n\nSome words.\n\n```\n" + KEEP[0] + "\n```\n\n| a | b |\n|---|---|\n")
+    result = run_on(path)
+    assert result.exit_code == 2
+    assert f"{path}: only 1 JSON log message in its first 7 lines: it looks like Markdown" in result.stderr
+    assert "kept" not in result.stdout
+
+
+def test_a_csv_that_is_no_insights_export_is_refused_as_csv(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("cluster,region,bytes\npayments,us-east-1,12\nsearch,eu-west-1,7\n")
+    result = run_on(path)
+    assert result.exit_code == 2
+    assert (
+        "no JSON log message in its first 3 lines: it looks like CSV (header: cluster,region,bytes)"
+        in result.stderr
+    )
+
+
+def test_a_logs_insights_csv_export_is_read_from_its_message_column(tmp_path):
+    """A CloudWatch Logs Insights CSV export (fields @timestamp, @message): the messages are the
+    @message column, CSV-quoted."""
+    path = tmp_path / "insights.csv"
+    rows = ["@timestamp,@message"] + [
+        '2026-12-01 10:00:0{}.000,"{}"'.format(index, line.replace('"', '""'))
+        for index, line in enumerate(ALL)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    assert (report_for(path)["kept"], report_for(path)["dropped"]) == (2, 4)
+
+
+def test_an_empty_file_is_named_alone_and_among_good_ones(tmp_path):
+    empty, good = tmp_path / "empty.log", tmp_path / "good.log"
+    empty.write_text("")
+    good.write_text("\n".join(ALL) + "\n")
+    alone = run_on(empty)
+    assert alone.exit_code == 2 and f"{empty}: empty: no log message in it" in alone.stderr
+    among = run_on(empty, good)
+    assert among.exit_code == 0 and f"{empty}: empty: no log message in it" in among.stderr
+    assert "lines 6: kept 2" in among.stdout
