@@ -85,7 +85,8 @@ def command(globals_, objects: tuple[str, ...], with_metadata: bool) -> None:
 
     OBJECTS are local files, - for standard input, s3://BUCKET/KEY, or s3://BUCKET/PREFIX/ for every
     object under a prefix. Objects are streamed: memory stays flat however large they are. Problems
-    (corrupt members, events that are not JSON) go to standard error; exit status 1 when there were any.
+    (corrupt members, events that are not JSON) go to standard error; exit status 1 when there were any,
+    2 when nothing could be read at all (an empty input, a file that is not a delivered object).
     """
     out = sys.stdout.buffer
     problems: list[str] = []
