@@ -49,8 +49,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# three processes, a test file each at a time (its module fixtures, its local cloud, stay in one):
+# the end-to-end tests mostly wait on the local cloud's clocks, so two cores keep three busy
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadfile
 
 # The templates (the home stack and its spokes): cfn-lint, sam validate --lint, checkov (suppressions
 # carry their reason), and a sam build whose functions import their handlers with the built layer.

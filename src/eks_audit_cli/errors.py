@@ -18,6 +18,8 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
+from eks_audit.ratelimit import RateLimitsError
+
 CANNOT_RUN = 2
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 CLOSED_PIPE = 141  # 128 + SIGPIPE, as `yes | head` reports it
@@ -92,6 +94,9 @@ class AwsCliGroup(click.Group):
             globals_ = ctx.find_object(Globals)
             unknown = unknown_region_line(globals_.regions if globals_ is not None else (), exc)
             click.echo(f"eks-audit: {unknown or explain(exc)}", err=True)
+            ctx.exit(CANNOT_RUN)
+        except RateLimitsError as exc:  # the environment's RATE_LIMITS: bad input, said once
+            click.echo(f"eks-audit: {exc}", err=True)
             ctx.exit(CANNOT_RUN)
         except BrokenPipeError:
             # the reader went away (`eks-audit ... | head`): stop quietly, as Unix tools do

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import click
+
+from eks_audit.ratelimit import parse_rates
 
 from . import backfill, consumer, decode, doctor, explain, filter_test, local, org_cli, status, tail
 from .errors import AwsCliGroup
@@ -18,6 +22,7 @@ from .options import Globals, global_options
 def cli(ctx: click.Context) -> None:
     """Ship every EKS cluster's Kubernetes audit log to your security consumer."""
     ctx.ensure_object(Globals)
+    parse_rates(os.environ.get("RATE_LIMITS", ""))  # bad input is said before any AWS call
 
 
 cli.add_command(status.command)

@@ -67,15 +67,41 @@ def with_code_in(sam_template: dict[str, Any], bucket: str) -> dict[str, Any]:
     return sam_template
 
 
+# What tells template.yaml (packaged) from any other template: the resources the home stack is
+SIGNATURE = ("ReconcilerFunction", "SweeperFunction", "ReconcileQueue", "DeliveryStream")
+
+
 def member_template(packaged_text: str, region: str) -> dict[str, Any]:
-    """The member accounts' home stack, from the output of `sam package` of template.yaml."""
+    """The member accounts' home stack, from the output of `sam package` of template.yaml; anything
+    else (an empty file, not a template, another template such as spoke.yaml) is a ValueError that
+    says what it is."""
+    from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.yaml_helper import yaml_parse
 
-    template = yaml_parse(packaged_text)
+    if not packaged_text.strip():
+        raise ValueError("the file is empty: give the output of `sam package` of template.yaml")
+    try:
+        template = yaml_parse(packaged_text)
+    except Exception as exc:  # the YAML or JSON parser's own error, whatever its class
+        raise ValueError(
+            f"not a template (it does not parse as YAML or JSON: {str(exc).splitlines()[0]})"
+        ) from None
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise ValueError("not a CloudFormation template (no Resources)")
+    missing = [name for name in SIGNATURE if name not in template["Resources"]]
+    if missing or "AWS::Serverless-2016-10-31" not in str(template.get("Transform")):
+        raise ValueError(
+            "not template.yaml's packaged form (it has no "
+            f"{', '.join(missing) or 'SAM transform'}): give the output of `sam package` of template.yaml, "
+            "not spoke.yaml or another template"
+        )
     local = unpackaged(template)
     if local:
         raise ValueError(
             f"{', '.join(sorted(local))}: code still on this machine; give the output of "
             "`sam package --s3-bucket <artifacts bucket>` (README, An AWS Organization)"
         )
-    return translate(template, region)
+    try:
+        return translate(template, region)
+    except InvalidDocumentException as exc:
+        raise ValueError(f"SAM's translator refuses it: {exc}") from None

@@ -153,8 +153,8 @@ class Controller:
 
     def stop(self) -> None:
         self.stopping.set()
-        for thread in self.threads:  # a poller inside a retry backoff finishes on its own (daemon)
-            thread.join(timeout=3)
+        for thread in self.threads:  # an invocation in flight finishes first, as Lambda's would
+            thread.join(timeout=10)
 
     def invoke_sweeper(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """What `sam remote invoke` of the sweeper does, in-process; Lambda's per-function metrics
@@ -230,7 +230,7 @@ class Controller:
             VisibilityTimeout=self.visibility_seconds,
             AttributeNames=["All"],
         ).get("Messages", [])
-        if not messages:
+        if not messages or self.stopping.is_set():  # stopped: they become visible again, unhandled
             return 0, 0
         event = {"Records": [to_lambda_record(m, queue_arn, self.region) for m in messages]}
         context = LambdaContext(function, aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + 60)

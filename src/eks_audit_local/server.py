@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -148,6 +149,10 @@ class LocalCloud:
         app = self.gateway = Gateway(
             DomainDispatcherApplication(create_backend_app), self.faults, self._emit, self.quotas
         )
+        if self.port:  # werkzeug exits the process on a busy port: say it as an OSError instead
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's server does
+                probe.bind(("127.0.0.1", self.port))
         self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port
         self.endpoint = f"http://127.0.0.1:{self.port}"

@@ -1,6 +1,8 @@
 """Which accounts of an organization the organization deploy covers, decided from what
 Organizations and ListStackInstances answer (eks_audit_cli.org, pure)."""
 
+import pytest
+
 from eks_audit_cli.coverage import Row
 from eks_audit_cli.org import (
     AccountCoverage,
@@ -92,3 +94,33 @@ def test_the_organization_is_ok_only_when_each_account_is_covered_and_compliant(
     assert not org_ok(list(coverage.values()), needs_attention)
     uncovered = judged(InstanceSummary("222222222222", HOME, "CURRENT", "SUCCEEDED"))
     assert not org_ok(list(uncovered.values()), needs_attention)  # sandbox is not targeted
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("", "the file is empty"),
+        ("# A title\n\n- a: [b\n", "not a template (it does not parse as YAML or JSON"),
+        ("just: words\n", "not a CloudFormation template (no Resources)"),
+        (None, "not template.yaml's packaged form"),  # spoke.yaml
+    ],
+    ids=["empty", "markdown", "yaml", "spoke.yaml"],
+)
+def test_org_template_refuses_anything_but_template_yamls_packaged_form(tmp_path, content, said):
+    """It wrote spoke.yaml over the member template the organization deploy uses, and traced back
+    on an empty file."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from eks_audit_cli.main import cli
+
+    source = tmp_path / "in.yaml"
+    if content is None:
+        source.write_text((Path(__file__).parents[2] / "spoke.yaml").read_text())
+    else:
+        source.write_text(content)
+    output = tmp_path / "member.yaml"
+    result = CliRunner().invoke(cli, ["org", "template", str(source), "--output", str(output)])
+    assert result.exit_code == 2 and said in result.output and "Traceback" not in result.output
+    assert not output.exists()

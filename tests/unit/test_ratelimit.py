@@ -88,6 +88,8 @@ def test_a_read_only_run_takes_the_whole_quota_but_a_margin_with_a_whole_second_
         ("DescribeCluster=5", "expected service:Operation=rate"),
         ("eks:DescribeCluster=fast", "expected a number"),
         ("eks:DescribeCluster=0", "must be positive"),
+        ("eks:DescribeCluster=nan", "must be positive"),
+        ("logs:Nope=5", "logs:Nope: not an API eks-audit paces"),
     ],
 )
 def test_bad_rate_spec_names_the_problem(spec, named):
@@ -247,3 +249,14 @@ def test_a_client_that_does_not_report_is_observed_by_its_caller():
     with pytest.raises(ClientError):
         ClusterApi(Eks(), object(), limiter=limiter).describe_cluster("a")
     assert limiter.throttled() == 1
+
+
+@pytest.mark.parametrize("spec", ["logs:DescribeSubscriptionFilters=abc", "logs:Nope=5"])
+def test_a_bad_rate_limits_is_one_line_and_exit_2_before_any_aws_call(spec):
+    from click.testing import CliRunner
+
+    from eks_audit_cli.main import cli
+
+    result = CliRunner(env={"RATE_LIMITS": spec}).invoke(cli, ["status", "--region", "us-east-1"])
+    assert result.exit_code == 2
+    assert result.output.startswith("eks-audit: RATE_LIMITS: ") and "Traceback" not in result.output

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .quotas import Rate, rates_for_region
+from .quotas import DOCUMENTED_DEFAULTS, Rate, rates_for_region
 
 CONTROLLER_SHARE = 0.8  # of each quota, for all reconcilers together: 20% stays for the account
 # A read-only run takes the whole quota but a sliver: paced at exactly the quota, a call whose answer
@@ -196,20 +196,27 @@ def watch(client: Any, limiter: RateLimiter) -> None:
     )
 
 
+class RateLimitsError(ValueError):
+    """RATE_LIMITS cannot be used: the text says which entry and why."""
+
+
 def parse_rates(text: str) -> dict[str, float]:
     rates = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         api, sep, value = part.partition("=")
+        api = api.strip()
         if not sep or ":" not in api:
-            raise ValueError(f"RATE_LIMITS: expected service:Operation=rate, got {part!r}")
+            raise RateLimitsError(f"RATE_LIMITS: expected service:Operation=rate, got {part!r}")
+        if api not in DOCUMENTED_DEFAULTS:  # an override nothing would read is a typo
+            raise RateLimitsError(
+                f"RATE_LIMITS: {api}: not an API eks-audit paces (it paces {', '.join(sorted(DOCUMENTED_DEFAULTS))})"
+            )
         try:
-            rates[api.strip()] = float(value)
+            rates[api] = float(value)
         except ValueError:
-            raise ValueError(
-                f"RATE_LIMITS: {api.strip()}: expected a number, got {value.strip()!r}"
-            ) from None
-        if rates[api.strip()] <= 0:
-            raise ValueError(f"RATE_LIMITS: {api.strip()}: the rate must be positive, got {value.strip()}")
+            raise RateLimitsError(f"RATE_LIMITS: {api}: expected a number, got {value.strip()!r}") from None
+        if not rates[api] > 0:  # also refuses nan
+            raise RateLimitsError(f"RATE_LIMITS: {api}: the rate must be positive, got {value.strip()}")
     return rates
 
 
