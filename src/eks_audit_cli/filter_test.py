@@ -185,14 +185,16 @@ def command(globals_, pattern, pattern_file, print_, top, check_with_aws, sample
         if sample is not None:
             sample.offer(line.decode("utf-8", errors="replace"))
 
-    tally, breakdown, problems, refused = Tally(), Breakdown() if top else None, [], []
+    # a JSON pattern is for JSON messages (audit log lines): input of another kind is refused
+    refused: list[str] | None = [] if text.lstrip().startswith("{") else None
+    tally, breakdown, problems = Tally(), Breakdown() if top else None, []
     evaluate(compiled, _messages(files, problems, refused), tally, breakdown, on_line)
     out.flush()
     _report_problems(problems)
     if refused:  # a file that is no audit log would make every figure wrong
         sys.exit(2)
     if tally.lines == 0:
-        if not problems:  # else the problems above say why
+        if not problems:  # else the problems above say why, a line each
             click.echo("eks-audit filter-test: no log messages were read", err=True)
         sys.exit(2)
 

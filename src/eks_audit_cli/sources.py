@@ -35,8 +35,9 @@ def read_messages(
 ) -> Iterator[bytes]:
     """Yield raw log messages (bytes, no newline) from a file of any supported kind; what is none of
     them (binary data, a corrupt gzip) is a problem named in `problems`, never a traceback. An empty
-    file is named; a file of text with no JSON message in it (audit log messages are JSON) is named
-    with what it looks like, in `problems` and `refused`."""
+    file is named. With `refused` given (the messages must be JSON, as audit log messages are), a
+    file whose first lines are mostly not JSON objects is named with what it looks like, in
+    `problems` and `refused`."""
     buffered = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
     head = buffered.peek(4096)[:4096]
     said, seen, json_seen = len(problems), 0, 0
@@ -49,8 +50,8 @@ def read_messages(
         return  # what went wrong is said already
     sampled = min(seen, SAMPLED)
     if not seen:
-        problems.append(f"{name}: empty: no log message in it")
-    elif json_seen * 2 < sampled:  # an audit log is JSON objects, a line each: this is something else
+        problems.append(f"{name}: empty: no log messages in it")
+    elif refused is not None and json_seen * 2 < sampled:  # an audit log is JSON objects, a line each
         found = (
             "no JSON log message"
             if not json_seen
@@ -61,8 +62,7 @@ def read_messages(
             "log messages (JSON), one per line, a CloudWatch Logs export, or delivered objects"
         )
         problems.append(problem)
-        if refused is not None:
-            refused.append(problem)
+        refused.append(problem)
 
 
 def _is_json_object(message: bytes) -> bool:

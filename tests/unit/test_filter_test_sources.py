@@ -132,7 +132,7 @@ def test_an_empty_file_is_named_alone_and_among_good_ones(tmp_path):
     empty.write_text("")
     good.write_text("\n".join(ALL) + "\n")
     alone = run_on(empty)
-    assert alone.exit_code == 2 and f"{empty}: empty: no log message in it" in alone.stderr
+    assert alone.exit_code == 2 and f"{empty}: empty: no log messages in it" in alone.stderr
     among = run_on(empty, good)
-    assert among.exit_code == 0 and f"{empty}: empty: no log message in it" in among.stderr
+    assert among.exit_code == 0 and f"{empty}: empty: no log messages in it" in among.stderr
     assert "lines 6: kept 2" in among.stdout
