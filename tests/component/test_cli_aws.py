@@ -189,7 +189,8 @@ def test_decode_reads_s3_objects_and_prefixes(aws):
     single = CliRunner().invoke(cli, ["--region", REGION, "decode", "s3://delivered/other/c"])
     assert len(single.stdout.splitlines()) == 2
     missing = CliRunner().invoke(cli, ["--region", REGION, "decode", "s3://delivered/nope"])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # nothing to read (the README's exit-code table)
+    assert "s3://delivered/nope" in missing.stderr
 
 
 def test_decode_streams_in_bounded_reads():
