@@ -32,6 +32,7 @@ from .options import global_options, home_region_option
 from .scope import no_stack_anywhere, regions_to_look
 from .session import Aws
 from .stack import DEFAULT_STACK_NAME, Deployments, StackNotFound, placeholder_settings
+from .words import counted
 
 SETTLED_OK = {Verdict.COMPLIANT, Verdict.SKIPPED, Verdict.GONE}
 DRY_RUN_FAILS = {Verdict.CONFLICT, Verdict.ERROR}
@@ -254,8 +255,10 @@ def command(
             }
             for n in clusters
         }
+        # "gone" is what a region without the name answers: the name is reported where it is, or
+        # as not found below, never as gone
         results = [
-            r for r in results if not (r.outcome.verdict == Verdict.GONE and where.get(r.outcome.cluster))
+            r for r in results if not (r.outcome.verdict == Verdict.GONE and r.outcome.cluster in where)
         ]
         problems += [f"{name}: not found in {', '.join(regions)}" for name in clusters if not where[name]]
     # a dry run fails where the real run would: a conflict or an error (not what it would change)
@@ -313,9 +316,10 @@ def render_summary(results: list[Result], summary: Counter, problems: list[str],
         )
     changed = sum(1 for r in results if (r.outcome.actions if dry_run else r.changed))
     click.echo("")
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(summary.items()))
     click.echo(
-        f"{len(results)} clusters, {changed} {'to change' if dry_run else 'changed'}: "
-        + ", ".join(f"{n} {v}" for v, n in sorted(summary.items()))
+        f"{counted(len(results), 'cluster')}, {changed} {'to change' if dry_run else 'changed'}"
+        + (f": {verdicts}" if verdicts else "")
     )
     for problem in problems:
         click.echo(f"error: {problem}", err=True)

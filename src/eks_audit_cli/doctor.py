@@ -34,6 +34,7 @@ from .errors import CANNOT_RUN, is_fatal
 from .options import global_options, home_region_option
 from .session import Aws
 from .stack import DEFAULT_STACK_NAME, DeployedStack
+from .words import counted
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"})
@@ -155,14 +156,18 @@ def check_filter_slots(aws: Aws, region: str, filter_name: str) -> list[Check]:
             Check(
                 f"filter room {region}",
                 WARN,
-                f"{len(crowded)} of {len(clusters)} clusters' log groups hold {constants.DEFAULT_SUBSCRIPTION_FILTER_LIMIT} "
+                f"{len(crowded)} of {counted(len(clusters), 'cluster')}' log groups hold {constants.DEFAULT_SUBSCRIPTION_FILTER_LIMIT} "
                 f"foreign subscription filters: {'; '.join(crowded)}; eks-audit will report them as conflicts "
                 "(audit logging still enabled, nothing shipped)",
                 "remove a foreign filter from each, or accept the conflict",
             )
         ]
     return [
-        Check(f"filter room {region}", OK, f"{len(clusters)} clusters, room for eks-audit's filter in each")
+        Check(
+            f"filter room {region}",
+            OK,
+            f"{counted(len(clusters), 'cluster')}, room for eks-audit's filter in each",
+        )
     ]
 
 

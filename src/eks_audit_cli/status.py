@@ -30,6 +30,7 @@ from .org import (
 from .scope import no_stack_anywhere, regions_to_look
 from .session import Aws
 from .stack import DEFAULT_STACK_NAME, Deployments, StackNotFound, find_deployments, placeholder_settings
+from .words import counted
 
 IN_SCOPE_OK = {"compliant"}
 OUT_OF_SCOPE = {"skipped", "gone"}
@@ -259,7 +260,7 @@ def command(
     def look(region: str) -> RegionStatus:
         result = region_status(aws, region, deployments, clusters, window_s)
         if len(regions) > 1:
-            click.echo(f"  {region}: {len(result.rows)} clusters", err=True)
+            click.echo(f"  {region}: {counted(len(result.rows), 'cluster')}", err=True)
         return result
 
     results = in_parallel(look, regions)
@@ -298,11 +299,14 @@ def command(
     else:
         if rows:
             click.echo(render_table(rows))
+        elif clusters:  # the names asked for, none found: say so, and where it looked
+            click.echo(f"{', '.join(clusters)}: not found in {', '.join(regions)}")
         else:
             click.echo("no EKS clusters found in " + ", ".join(r.region for r in results))
         click.echo("")
         click.echo(
-            f"{len(rows)} clusters: " + (", ".join(f"{n} {v}" for v, n in sorted(summary.items())) or "none")
+            f"{counted(len(rows), 'cluster')}: "
+            + (", ".join(f"{n} {v}" for v, n in sorted(summary.items())) or "none")
         )
         if any(r.event_path for r in results):
             click.echo(event_path_line([r.event_path for r in results if r.event_path]))
@@ -335,7 +339,10 @@ def org_status(
 
     def progress(coverage: AccountCoverage) -> None:  # on standard error, terminal or not
         problems = f", {len(coverage.problems)} problems" if coverage.problems else ""
-        click.echo(f"  {coverage.account} {coverage.name}: {len(coverage.rows)} clusters{problems}", err=True)
+        click.echo(
+            f"  {coverage.account} {coverage.name}: {counted(len(coverage.rows), 'cluster')}{problems}",
+            err=True,
+        )
 
     read_members(aws, org_stack, coverages, look, on_read=progress)
     management = next((c for c in coverages if c.stack == "management"), None)

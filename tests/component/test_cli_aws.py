@@ -227,3 +227,22 @@ def test_status_says_when_cloudwatch_refuses_the_stacks_pattern(settings):
     assert region["problem"].startswith("CloudWatch Logs refuses the stack's FilterPattern")
     (row,) = region["clusters"]
     assert "the filter cannot be put" in row["reason"]
+
+
+def test_a_name_no_region_holds_is_not_found_in_words_never_gone(stack, clock):
+    """status --cluster demoo said "no EKS clusters found"; backfill --cluster demoo called it gone."""
+    onboard("demo", clock)
+    status = run("status", "--cluster", "demoo")
+    assert status.exit_code == 1
+    assert status.stdout.splitlines()[0] == "demoo: not found in us-east-1"
+    backfill = run("backfill", "--cluster", "demoo", "--dry-run")
+    assert "gone" not in backfill.output
+    assert "demoo: not found in us-east-1" in backfill.stderr
+
+
+def test_one_cluster_is_one_cluster_and_no_trailing_colon(stack, clock):
+    onboard("solo", clock)
+    status = run("status", "--cluster", "solo")
+    assert "1 cluster: 1 compliant" in status.stdout
+    empty = run("backfill", "--cluster", "nowhere", "--dry-run")
+    assert "0 clusters, 0 to change\n" in empty.stdout
