@@ -31,7 +31,7 @@ from .errors import CANNOT_RUN
 from .options import global_options, home_region_option
 from .scope import no_stack_anywhere, regions_to_look
 from .session import Aws
-from .stack import DEFAULT_STACK_NAME, Deployments, StackNotFound, placeholder_settings
+from .stack import Deployments, StackNotFound, placeholder_settings
 from .words import counted
 
 SETTLED_OK = {Verdict.COMPLIANT, Verdict.SKIPPED, Verdict.GONE}
@@ -91,9 +91,7 @@ class _Followed:
     settled: bool = False
 
 
-def plan_region(
-    aws: Aws, region: str, deployments: Deployments, names: tuple[str, ...], dry_run: bool
-) -> Work | str:
+def plan_region(aws: Aws, region: str, deployments: Deployments, names: tuple[str, ...]) -> Work | str:
     """The clusters of a region and the settings to hold them to, or a problem to report."""
     clusters = list(names) or list(list_cluster_names(aws.client("eks", region)))
     try:
@@ -102,12 +100,7 @@ def plan_region(
     except StackNotFound as exc:
         if not clusters:
             return Work(region, placeholder_settings(region), [])
-        if deployments.homes or not dry_run:  # uncovered: the dry run says what the real run will
-            return f"uncovered: {exc}"
-        settings, note = (  # no stack anywhere yet: a dry run previews the stack's defaults
-            placeholder_settings(region),
-            f"{region}: no stack yet; the plan assumes its defaults",
-        )
+        return f"uncovered: {exc}"  # the dry run says what the real run will
     return Work(region, settings, sorted(clusters), note)
 
 
@@ -189,7 +182,12 @@ def run_backfill(
 @click.command("backfill")
 @click.option("--cluster", "clusters", multiple=True, help="Only these clusters (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-@click.option("--stack-name", default=DEFAULT_STACK_NAME, show_default=True, envvar="EKS_AUDIT_STACK")
+@click.option(
+    "--stack-name",
+    default=None,
+    envvar="EKS_AUDIT_STACK",
+    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output).",
+)
 @home_region_option
 @click.option(
     "--wait",
@@ -223,12 +221,14 @@ def command(
     aws = Aws(globals_.profile, globals_.endpoint_url, globals_.regions, verbose=globals_.verbose)
     regions = aws.regions()
     deployments = aws.deployments(stack_name, regions, home_region)
-    if not deployments.homes and not dry_run:
-        click.echo(no_stack_anywhere(stack_name, regions), err=True)
+    if not deployments.homes:  # a dry run too: with no stack there is nothing to compare with
+        said = no_stack_anywhere(stack_name, regions)
+        if dry_run:
+            said += " (a dry run compares with the stack's settings: nothing to compare with yet; `eks-audit doctor` checks an account before the deploy)"
+        click.echo(said, err=True)
         sys.exit(CANNOT_RUN)
-    if deployments.homes:
-        regions = regions_to_look(regions, bool(globals_.regions), clusters, deployments)
-    planned = in_parallel(lambda region: plan_region(aws, region, deployments, clusters, dry_run), regions)
+    regions = regions_to_look(regions, bool(globals_.regions), clusters, deployments)
+    planned = in_parallel(lambda region: plan_region(aws, region, deployments, clusters), regions)
     problems = [p for p in planned if isinstance(p, str)]
     work = [w for w in planned if isinstance(w, Work) and w.clusters]
     for item in work:

@@ -28,7 +28,7 @@ from .coverage import columns
 from .options import global_options, home_region_option
 from .org import DEFAULT_ORG_STACK_NAME, integrations, no_org_stack, org_coverage
 from .session import Aws
-from .stack import DEFAULT_STACK_NAME, DeployedStack, StackNotFound
+from .stack import DeployedStack, StackNotFound, stack_words
 
 
 @dataclass
@@ -259,7 +259,12 @@ def group() -> None:
 
 
 @group.command("check")
-@click.option("--stack-name", default=DEFAULT_STACK_NAME, show_default=True, envvar="EKS_AUDIT_STACK")
+@click.option(
+    "--stack-name",
+    default=None,
+    envvar="EKS_AUDIT_STACK",
+    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output).",
+)
 @home_region_option
 @global_options
 @click.pass_obj
@@ -272,7 +277,7 @@ def check(globals_, stack_name, home_region) -> None:
     deployments = aws.deployments(stack_name, asked, home_region)
     if not deployments.homes:
         click.echo(
-            f"eks-audit consumer check: no eks-audit stack named {stack_name!r} in {', '.join(asked)}",
+            f"eks-audit consumer check: {stack_words(stack_name)} in {', '.join(asked)}",
             err=True,
         )
         sys.exit(2)
@@ -304,7 +309,12 @@ def check(globals_, stack_name, home_region) -> None:
 
 
 @group.command("integrations")
-@click.option("--stack-name", default=DEFAULT_STACK_NAME, show_default=True, envvar="EKS_AUDIT_STACK")
+@click.option(
+    "--stack-name",
+    default=None,
+    envvar="EKS_AUDIT_STACK",
+    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output).",
+)
 @click.option(
     "--org",
     "organization",
@@ -340,7 +350,7 @@ def integrations_command(globals_, stack_name, organization, org_stack_name, hom
     else:
         deployments = aws.deployments(stack_name, aws.regions(), home_region)
         if not deployments.homes:
-            click.echo(f"eks-audit consumer integrations: no eks-audit stack named {stack_name!r}", err=True)
+            click.echo(f"eks-audit consumer integrations: {stack_words(stack_name)}", err=True)
             sys.exit(2)
         entries = [integration_of(stack) for stack in deployments.homes.values()]
     if globals_.json:

@@ -33,7 +33,7 @@ from . import aws_features, event_path, pipeline_parts
 from .errors import CANNOT_RUN, is_fatal
 from .options import global_options, home_region_option
 from .session import Aws
-from .stack import DEFAULT_STACK_NAME, DeployedStack
+from .stack import DeployedStack, stack_words
 from .words import counted
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
@@ -464,7 +464,7 @@ def run(
     checks = [
         Check("stack", OK, f"{stack.name} in {stack.region}, covering {', '.join(stack.covered_regions)}")
         if stack
-        else Check("stack", OK, f"no eks-audit stack named {stack_name!r} yet: checking what a deploy needs")
+        else Check("stack", OK, f"{stack_words(stack_name)} yet: checking what a deploy needs")
     ]
     region_checks, regions = check_regions(aws, home, spoke_regions)
     checks += region_checks
@@ -493,7 +493,12 @@ def run(
 
 
 @click.command("doctor")
-@click.option("--stack-name", default=DEFAULT_STACK_NAME, show_default=True, envvar="EKS_AUDIT_STACK")
+@click.option(
+    "--stack-name",
+    default=None,
+    envvar="EKS_AUDIT_STACK",
+    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output).",
+)
 @home_region_option
 @click.option(
     "--spoke-regions", default=None, help="As the deploy's SpokeRegions (default: the stack's, else ALL)."

@@ -20,6 +20,8 @@ from botocore.exceptions import (
 
 from eks_audit.ratelimit import RateLimitsError
 
+from .stack import AmbiguousStacks
+
 CANNOT_RUN = 2
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 CLOSED_PIPE = 141  # 128 + SIGPIPE, as `yes | head` reports it
@@ -94,6 +96,9 @@ class AwsCliGroup(click.Group):
             globals_ = ctx.find_object(Globals)
             unknown = unknown_region_line(globals_.regions if globals_ is not None else (), exc)
             click.echo(f"eks-audit: {unknown or explain(exc)}", err=True)
+            ctx.exit(CANNOT_RUN)
+        except AmbiguousStacks as exc:  # which stack is meant is the operator's to say
+            click.echo(f"eks-audit: {exc}", err=True)
             ctx.exit(CANNOT_RUN)
         except RateLimitsError as exc:  # the environment's RATE_LIMITS: bad input, said once
             click.echo(f"eks-audit: {exc}", err=True)

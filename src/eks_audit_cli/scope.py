@@ -5,10 +5,11 @@ from __future__ import annotations
 from .stack import Deployments
 
 
-def no_stack_anywhere(stack_name: str, regions: list[str]) -> str:
+def no_stack_anywhere(stack_name: str | None, regions: list[str]) -> str:
+    named = f" named {stack_name!r}" if stack_name else ""
     return (
-        f"eks-audit: no eks-audit stack named {stack_name!r} in {', '.join(regions)} or its home: deploy it "
-        "(`sam build && sam deploy --guided`), or name yours with --stack-name"
+        f"eks-audit: no eks-audit stack{named} in {', '.join(regions)} or its home: deploy it "
+        "(README, Deploying: `make build`, then `sam deploy --guided`), or name yours with --stack-name"
     )
 
 

@@ -97,7 +97,9 @@ class Aws:
             return list(self.regions_wanted)
         return enabled_regions(self.client("ec2", self.session.region_name or "us-east-1"))
 
-    def deployments(self, stack_name: str, regions: list[str], home_region: str | None = None) -> Deployments:
+    def deployments(
+        self, stack_name: str | None, regions: list[str], home_region: str | None = None
+    ) -> Deployments:
         """The eks-audit stacks covering `regions`. A spoke region's stack lives in its home: looked
         for first in the regions asked about, the home region named and the profile's region, then,
         if a region is still not covered, in every enabled region (one DescribeStacks each)."""

@@ -13,25 +13,44 @@ from botocore.exceptions import ClientError
 from eks_audit.concurrency import in_parallel
 from eks_audit.settings import Settings
 
-DEFAULT_STACK_NAME = "eks-audit"
+DEFAULT_STACK_NAME = "eks-audit"  # the name a stack from before MARKER was looked for by
+# The output every eks-audit home stack declares itself by (template.yaml), whatever deployed it
+# (`sam deploy`, the organization's member StackSet) and whatever its name
+MARKER = "EksAuditStack"
 PLACEHOLDER_ARN = "arn:aws:firehose:{region}:000000000000:deliverystream/not-deployed"
 
 
+def stack_words(stack_name: str | None) -> str:
+    return f"no eks-audit stack named {stack_name!r}" if stack_name else "no eks-audit stack"
+
+
 class StackNotFound(RuntimeError):
-    def __init__(self, stack_name: str, region: str, homes: tuple[str, ...] = ()):
+    """`stack_name` None: the stack was looked for by what it declares (MARKER), not by name."""
+
+    def __init__(self, stack_name: str | None, region: str, homes: tuple[str, ...] = ()):
         self.region = region
         if homes:
             message = (
-                f"no eks-audit stack named {stack_name!r} covers {region}: add it to the SpokeRegions "
+                f"{stack_words(stack_name)} covers {region}: add it to the SpokeRegions "
                 f"parameter of the stack in {', '.join(homes)} and run `sam deploy` there."
             )
         else:
             message = (
-                f"no eks-audit stack named {stack_name!r} in {region}. Deploy it with "
-                f"`sam build && sam deploy --guided --region {region}` (or name yours with --stack-name; "
-                "give --home-region when the stack's home is a region not listed)."
+                f"{stack_words(stack_name)} in {region}. Deploy it (README, Deploying: `make build`, then "
+                f"`sam deploy --guided --region {region}`), or name yours with --stack-name; "
+                "give --home-region when the stack's home is a region not listed."
             )
         super().__init__(message)
+
+
+class AmbiguousStacks(RuntimeError):
+    """Two eks-audit home stacks in one region: which one is meant is the operator's to say."""
+
+    def __init__(self, region: str, names: list[str]):
+        super().__init__(
+            f"{len(names)} eks-audit stacks in {region}: {', '.join(sorted(names))}; give --stack-name "
+            "(one account has one controller: README, Deploying)"
+        )
 
 
 @dataclass(frozen=True)
@@ -95,7 +114,7 @@ class DeployedStack:
 class Deployments:
     """The stacks found, by home region; each region's settings come from the one that covers it."""
 
-    stack_name: str
+    stack_name: str | None
     homes: dict[str, DeployedStack]
 
     def home_of(self, region: str) -> DeployedStack | None:
@@ -110,7 +129,7 @@ class Deployments:
 
 
 def find_deployments(
-    clients_for: Callable[[str], Any], stack_name: str, regions: Iterable[str]
+    clients_for: Callable[[str], Any], stack_name: str | None, regions: Iterable[str]
 ) -> Deployments:
     """Look for the stack in each region (side by side); a region without it is no error here."""
 
@@ -125,7 +144,11 @@ def find_deployments(
     return Deployments(stack_name, {stack.region: stack for stack in found if stack is not None})
 
 
-def find_stack(cloudformation, stack_name: str, region: str) -> DeployedStack:
+def find_stack(cloudformation, stack_name: str | None, region: str) -> DeployedStack:
+    """The stack named `stack_name`, or, with None, the one stack of the region that declares
+    itself eks-audit's home stack (a stack from before the declaration: by its usual name)."""
+    if stack_name is None:
+        return discover_stack(cloudformation, region)
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as exc:
@@ -137,13 +160,36 @@ def find_stack(cloudformation, stack_name: str, region: str) -> DeployedStack:
         raise
     if not stacks or stacks[0].get("StackStatus", "").startswith("DELETE"):
         raise StackNotFound(stack_name, region)
-    stack = stacks[0]
+    return deployed(stacks[0], region)
+
+
+def deployed(stack: dict[str, Any], region: str) -> DeployedStack:
     return DeployedStack(
-        name=stack_name,
+        name=stack["StackName"],
         region=region,
         outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
         parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
     )
+
+
+def discover_stack(cloudformation, region: str) -> DeployedStack:
+    """The region's stack with the MARKER output: one, or AmbiguousStacks naming them, or the stack
+    named DEFAULT_STACK_NAME (deployed before stacks declared themselves), or StackNotFound."""
+    marked = [
+        deployed(stack, region)
+        for page in cloudformation.get_paginator("describe_stacks").paginate()
+        for stack in page.get("Stacks", [])
+        if not stack.get("StackStatus", "").startswith("DELETE")
+        and any(output.get("OutputKey") == MARKER for output in stack.get("Outputs", []))
+    ]
+    if len(marked) > 1:
+        raise AmbiguousStacks(region, [stack.name for stack in marked])
+    if marked:
+        return marked[0]
+    try:
+        return find_stack(cloudformation, DEFAULT_STACK_NAME, region)
+    except StackNotFound:
+        raise StackNotFound(None, region) from None
 
 
 def placeholder_settings(region: str) -> Settings:

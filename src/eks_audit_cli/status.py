@@ -29,7 +29,7 @@ from .org import (
 )
 from .scope import no_stack_anywhere, regions_to_look
 from .session import Aws
-from .stack import DEFAULT_STACK_NAME, Deployments, StackNotFound, find_deployments, placeholder_settings
+from .stack import Deployments, StackNotFound, find_deployments, placeholder_settings
 from .words import counted
 
 IN_SCOPE_OK = {"compliant"}
@@ -67,7 +67,7 @@ def region_status(
     uncovered = None
     try:
         settings = deployments.settings_for(region)
-        result.stack = deployments.stack_name
+        result.stack = deployments.home_of(region).name  # settings_for found it
     except StackNotFound as exc:
         result.problem = uncovered = str(exc)
         settings = placeholder_settings(region)
@@ -189,10 +189,10 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
 @click.command("status")
 @click.option(
     "--stack-name",
-    default=DEFAULT_STACK_NAME,
-    show_default=True,
+    default=None,
     envvar="EKS_AUDIT_STACK",
-    help="The deployed stack whose settings define compliance.",
+    help="The deployed stack whose settings define compliance (default: the one that declares itself, by "
+    "its EksAuditStack output).",
 )
 @click.option("--cluster", "clusters", multiple=True, help="Only these clusters (repeatable).")
 @home_region_option
@@ -387,7 +387,7 @@ def look_at_management(
     deployments = find_deployments(lambda r: aws.client("cloudformation", r), stack_name, [region])
     if deployments.homes:
         coverage.has_own_stack = True
-        coverage.reason = f"its own stack {stack_name!r}"
+        coverage.reason = f"its own stack {deployments.homes[region].name!r}"
         results = covered_region_statuses(aws, deployments, clusters, window_s)
     else:
         results = [region_status(aws, region, deployments, clusters, 0)]

@@ -23,7 +23,7 @@ from .decode import render_event
 from .delivery_health import parse_duration
 from .options import global_options, home_region_option
 from .session import Aws
-from .stack import DEFAULT_STACK_NAME
+from .stack import stack_words
 
 
 @dataclass
@@ -77,7 +77,12 @@ def has_log_group(logs, name: str) -> bool:
     show_default=True,
     help="Seconds between looks for new objects.",
 )
-@click.option("--stack-name", default=DEFAULT_STACK_NAME, show_default=True, envvar="EKS_AUDIT_STACK")
+@click.option(
+    "--stack-name",
+    default=None,
+    envvar="EKS_AUDIT_STACK",
+    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output).",
+)
 @home_region_option
 @global_options(only=("regions", "profile", "endpoint_url"))
 @click.pass_obj
@@ -98,9 +103,7 @@ def command(globals_, clusters, since, max_events, with_metadata, interval, stac
         if not globals_.regions or region in asked
     ]
     if not locations:
-        click.echo(
-            f"eks-audit tail: no eks-audit stack named {stack_name!r} covers {', '.join(asked)}", err=True
-        )
+        click.echo(f"eks-audit tail: {stack_words(stack_name)} covers {', '.join(asked)}", err=True)
         sys.exit(2)
     groups = {log_group_name(name) for name in clusters}
     follower = Follower(

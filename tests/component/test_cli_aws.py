@@ -96,8 +96,8 @@ def test_status_without_a_stack_says_how_to_deploy(settings):
     create_cluster("orphan")
     result = run("status")
     assert result.exit_code == 2  # nothing to judge coverage by: the command cannot run
-    assert "no eks-audit stack named 'eks-audit' in us-east-1" in result.stderr
-    assert "sam build && sam deploy --guided" in result.stderr
+    assert "no eks-audit stack in us-east-1" in result.stderr
+    assert "`make build`, then `sam deploy --guided`" in result.stderr
 
 
 def test_status_across_regions(stack, clock):
@@ -135,16 +135,43 @@ def test_backfill_makes_clusters_compliant_and_summarises(stack, clock):
     assert "3 clusters, 0 changed" in again.output
 
 
-def test_backfill_dry_run_changes_nothing_even_before_the_stack(settings, clock):
+def test_a_dry_run_with_no_stack_refuses_instead_of_planning_against_defaults(settings, clock):
+    """In a member account the stack has another name: a dry run that planned against defaults
+    called a compliant cluster drifted. With no stack there is nothing to compare with."""
     create_cluster("fresh")
     clock.advance(300)
     result = run("backfill", "--dry-run")
-    assert result.exit_code == 0
-    assert "would: create-log-group, put-subscription-filter, enable-audit-logging" in result.stdout
-    assert "no stack yet" in result.stderr
+    assert result.exit_code == 2
+    assert "no eks-audit stack in us-east-1" in result.stderr and "nothing to compare with" in result.stderr
     assert boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"] == []
     real = run("backfill")
     assert real.exit_code == 2 and "sam deploy" in real.stderr
+
+
+def test_the_stack_is_found_by_what_it_declares_whatever_its_name(settings, clock):
+    """A member account's stack is StackSet-<org stack>-members-<uuid>: found by its EksAuditStack
+    output; --stack-name still overrides; two such stacks in a region is an error naming both."""
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    outputs = {
+        "FirehoseArn": settings.firehose_arn,
+        "LogsRoleArn": settings.logs_role_arn,
+        "EksAuditStack": "home",
+    }
+    register_stack(cloudformation, "StackSet-org-members-0a1b2c3d", outputs, {})
+    create_cluster("found")
+    clock.advance(300)
+    found = run("--json", "status", "--window", "0")
+    (region,) = json.loads(found.stdout)["regions"]
+    assert region["stack"] == "StackSet-org-members-0a1b2c3d"
+    named = run("status", "--stack-name", "eks-audit")
+    assert named.exit_code == 2 and "no eks-audit stack named 'eks-audit'" in named.stderr
+    register_stack(cloudformation, "another", outputs, {})
+    both = run("status")
+    assert both.exit_code == 2
+    assert both.stderr.strip() == (
+        "eks-audit: 2 eks-audit stacks in us-east-1: StackSet-org-members-0a1b2c3d, another; give --stack-name "
+        "(one account has one controller: README, Deploying)"
+    )
 
 
 def test_backfill_reports_conflicts_and_exits_1(stack, clock):
