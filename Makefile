@@ -15,7 +15,7 @@ CHECKOV_STAMP := $(call stamp,$(CHECKOV_VENV),requirements/checkov.txt)
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: demo test lint unit template build bench venv lock lock-tools clean org-package
+.PHONY: demo test lint unit template build bench venv lock lock-tools clean org-package artifacts-bucket-given
 
 venv: $(STAMP)
 
@@ -72,10 +72,13 @@ build: $(STAMP) $(SAM_STAMP)
 # The organization deploy (README, An AWS Organization): the functions, the layer and the templates
 # packaged into the artifacts bucket, and template.yaml as plain CloudFormation (.aws-sam/org/member.yaml),
 # which org.yaml's member StackSet deploys.
-org-package: $(STAMP) build
-	@test -n "$(ARTIFACTS_BUCKET)" || { echo "give ARTIFACTS_BUCKET=<org-artifacts.yaml's ArtifactsBucketName>"; exit 1; }
+org-package: artifacts-bucket-given $(STAMP) build
 	$(SAM_VENV)/bin/sam package --s3-bucket $(ARTIFACTS_BUCKET) --output-template-file .aws-sam/packaged.yaml
 	$(BIN)/eks-audit org template .aws-sam/packaged.yaml --output .aws-sam/org/member.yaml
+
+# checked before anything is built (it was checked after a whole build)
+artifacts-bucket-given:
+	@test -n "$(ARTIFACTS_BUCKET)" || { echo "give ARTIFACTS_BUCKET=<org-artifacts.yaml's ArtifactsBucketName>"; exit 2; }
 
 bench: $(STAMP) build
 	PY313=$(PY313) $(BIN)/python benchmarks/run.py
