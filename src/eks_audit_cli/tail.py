@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import click
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from eks_audit.delivery import Problem, iter_log_events
 from eks_audit.names import log_group_name
@@ -47,6 +53,43 @@ class Follower:
                     if item["LastModified"] >= self.since:
                         found.append((region, bucket, item["Key"], item["LastModified"]))
         return sorted(found, key=lambda item: (item[3], item[2]))
+
+
+# What a dropped endpoint or network looks like to botocore: worth waiting for, unlike a refusal
+UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+
+
+@dataclass
+class Patience:
+    """Retries of a look while AWS is unreachable: backing off from `first` to `most` seconds, for at
+    most `budget` seconds of outage (the events delivered meanwhile are still there afterwards)."""
+
+    budget: float
+    first: float = 1.0
+    most: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    say: Callable[[str], None] = lambda line: click.echo(line, err=True)
+
+    def attempt(self, look: Callable[[], object]) -> object:
+        started, wait = None, self.first
+        while True:
+            try:
+                return look()
+            except UNREACHABLE as exc:
+                now = self.clock()
+                started = now if started is None else started
+                if now - started + wait > self.budget:
+                    raise GaveUp(
+                        f"AWS unreachable for {now - started:.0f}s ({exc}); run it again to go on: nothing delivered meanwhile is lost"
+                    ) from None
+                self.say(f"eks-audit tail: AWS unreachable ({exc}): trying again in {wait:.0f}s")
+                self.sleep(wait)
+                wait = min(wait * 2, self.most)
+
+
+class GaveUp(RuntimeError):
+    """AWS stayed unreachable longer than tail waits: the text says for how long and why."""
 
 
 def has_log_group(logs, name: str) -> bool:
@@ -119,10 +162,24 @@ def command(globals_, clusters, since, max_events, with_metadata, interval, stac
                 err=True,
             )
     out, printed = sys.stdout.buffer, 0
+    patience = Patience(budget=max(since_s, 600.0))  # as long as --since, and ten minutes at least
     try:
         while True:
-            for region, bucket, key, _ in follower.new_objects():
-                body = aws.client("s3", region).get_object(Bucket=bucket, Key=key)["Body"]
+            try:
+                new = patience.attempt(follower.new_objects)
+            except GaveUp as exc:
+                click.echo(f"eks-audit tail: stopped: {exc}", err=True)
+                sys.exit(2)
+            for region, bucket, key, _ in new:
+                try:
+                    body = patience.attempt(
+                        lambda r=region, b=bucket, k=key: aws.client("s3", r).get_object(Bucket=b, Key=k)[
+                            "Body"
+                        ]
+                    )
+                except GaveUp as exc:
+                    click.echo(f"eks-audit tail: stopped: {exc}", err=True)
+                    sys.exit(2)
 
                 def report(problem: Problem, where: str = f"s3://{bucket}/{key}") -> None:
                     click.echo(f"eks-audit tail: {where}: {problem}", err=True)

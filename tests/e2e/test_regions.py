@@ -291,8 +291,7 @@ def test_a_region_no_stack_covers_is_uncovered_in_status_and_in_both_backfills(c
     for dry_run in ([], ["--dry-run"]):
         backfill = run_cli(cloud, "backfill", "--regions", outside, *dry_run)
         assert (
-            backfill.exit_code == 1
-            and f"uncovered: no eks-audit stack covers {outside}" in backfill.stderr
+            backfill.exit_code == 1 and f"uncovered: no eks-audit stack covers {outside}" in backfill.stderr
         )
 
 

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from eks_audit.delivery import control_record, encode_record
@@ -135,3 +136,47 @@ def test_decode_of_an_empty_or_a_plain_text_file_is_nothing_to_read_exit_2(tmp_p
     for path, said in ((empty, "empty: nothing to decode"), (plain, "not a gzip member")):
         result = CliRunner().invoke(cli, ["decode", str(path)])
         assert result.exit_code == 2 and said in result.stderr, result.stderr
+
+
+class FakeTime:
+    def __init__(self):
+        self.now, self.slept = 0.0, []
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_tail_waits_out_a_dropped_endpoint_with_backoff_and_goes_on():
+    """tail gave up 8.8 s after the endpoint dropped (botocore's own retries)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from eks_audit_cli.tail import Patience
+
+    clock, said, answers = FakeTime(), [], iter([1, 2, 3, 4])
+
+    def look():
+        if next(answers) < 4:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:4566")
+        return ["objects"]
+
+    patience = Patience(budget=600, sleep=clock.sleep, clock=lambda: clock.now, say=said.append)
+    assert patience.attempt(look) == ["objects"]
+    assert clock.slept == [1.0, 2.0, 4.0] and len(said) == 3
+    assert said[0].startswith("eks-audit tail: AWS unreachable (Could not connect to the endpoint URL")
+
+
+def test_tail_says_why_it_stopped_when_the_outage_outlasts_its_window():
+    from botocore.exceptions import EndpointConnectionError
+
+    from eks_audit_cli.tail import GaveUp, Patience
+
+    clock = FakeTime()
+
+    def look():
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:4566")
+
+    patience = Patience(budget=120, sleep=clock.sleep, clock=lambda: clock.now, say=lambda line: None)
+    with pytest.raises(GaveUp, match=r"AWS unreachable for \d+s .*nothing delivered meanwhile is lost"):
+        patience.attempt(look)
+    assert clock.slept == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]  # the next wait would pass the window
