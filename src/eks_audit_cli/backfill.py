@@ -27,7 +27,7 @@ from eks_audit.reconcile import reconcile
 from eks_audit.settings import Settings
 from eks_audit.sweep import list_cluster_names
 
-from .errors import CANNOT_RUN
+from .errors import CANNOT_RUN, INTERRUPTED
 from .options import global_options, home_region_option
 from .scope import no_stack_anywhere, regions_to_look
 from .session import Aws
@@ -89,6 +89,54 @@ class _Followed:
     changed: list[str] = field(default_factory=list)
     outcome: Outcome | None = None
     settled: bool = False
+    waiting_since: float | None = None  # when it first had to wait
+
+
+@dataclass
+class Progress:
+    """Where a backfill stands at any moment (a report when it is interrupted): what is done, and
+    the clusters it follows, looked at or not yet."""
+
+    results: list[Result] = field(default_factory=list)
+    following: list[_Followed] = field(default_factory=list)
+
+
+def waiting_words(following: list[_Followed], now: float) -> str:
+    """What the backfill waits for, in words: "waiting for 22 logging updates, oldest 3m"."""
+    waiting = [f for f in following if not f.settled and f.waiting_since is not None]
+    if not waiting:
+        return ""
+    updates = [f for f in waiting if f.update_id]
+    others = len(waiting) - len(updates)
+    parts = [counted(len(updates), "logging update")] if updates else []
+    parts += [counted(others, "cluster") + " to become ACTIVE"] if others else []
+    oldest = now - min(f.waiting_since for f in waiting)  # type: ignore[type-var]
+    return f"waiting for {' and '.join(parts)}, oldest {int(oldest // 60)}m{int(oldest % 60):02d}s"
+
+
+def interruption_report(progress_: Progress) -> list[str]:
+    """What Ctrl-C leaves: what was done, what is in flight in AWS, what is left, and that a re-run
+    is safe."""
+    done = Counter(str(r.outcome.verdict) for r in progress_.results)
+    in_flight = sorted(
+        f"{f.work.region}/{f.cluster}" for f in progress_.following if not f.settled and f.update_id
+    )
+    left = sorted(
+        f"{f.work.region}/{f.cluster}" for f in progress_.following if not f.settled and f.outcome is None
+    )
+    total = len(progress_.following) or len(progress_.results)
+    lines = [
+        f"interrupted: {len(progress_.results)} of {counted(total, 'cluster')} done"
+        + (f" ({', '.join(f'{n} {v}' for v, n in sorted(done.items()))})" if done else "")
+    ]
+    if in_flight:
+        lines.append(
+            f"in flight: {counted(len(in_flight), 'logging update')} issued, which go on in AWS: {', '.join(in_flight)}"
+        )
+    if left:
+        lines.append(f"left: {counted(len(left), 'cluster')} not looked at: {', '.join(left)}")
+    lines.append("re-running eks-audit backfill is safe: it starts from what it finds in each cluster")
+    return lines
 
 
 def plan_region(aws: Aws, region: str, deployments: Deployments, names: tuple[str, ...]) -> Work | str:
@@ -113,6 +161,8 @@ def run_backfill(
     concurrency: int,
     poll_interval: float = 5.0,
     on_done: Callable[[Result], None] = lambda result: None,
+    on_wait: Callable[[list[_Followed]], None] = lambda following: None,
+    progress_: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Result]:
@@ -124,9 +174,11 @@ def run_backfill(
     `poll_interval`, and the next round takes every cluster then due. The wall time is about the
     paced time of all the calls plus the longest single wait, whatever the number of clusters.
     """
-    results: list[Result] = []
+    progress_ = progress_ if progress_ is not None else Progress()
+    results = progress_.results
     lock = threading.Lock()
     waiting = [_Followed(item, cluster) for item in work for cluster in item.clusters]
+    progress_.following = list(waiting)
 
     def settle(followed: _Followed) -> None:
         followed.settled = True
@@ -152,6 +204,7 @@ def run_backfill(
             settle(followed)
         else:
             followed.due = clock() + min(outcome.requeue_after, poll_interval)
+            followed.waiting_since = followed.waiting_since or clock()
 
     def one_round(due: list[_Followed]) -> None:
         by_region: dict[str, list[_Followed]] = {}
@@ -175,6 +228,7 @@ def run_backfill(
             for followed in waiting:  # still waiting at the deadline: reported as they stand
                 settle(followed)
             break
+        on_wait(waiting)
         sleep(max(0.0, next_due - clock()))
     return results
 
@@ -235,16 +289,42 @@ def command(
         if item.note:
             click.echo(f"note: {item.note}", err=True)
     total = sum(len(w.clusters) for w in work)
-    with progress(total, "dry run" if dry_run else "backfill") as bar:
-        results = run_backfill(
-            work,
-            lambda region: aws.cluster_api(region, read_only=dry_run),
-            dry_run=dry_run,
-            deadline=time.monotonic() + wait_seconds,
-            concurrency=concurrency,
-            poll_interval=poll_interval,
-            on_done=lambda result: bar.update(1),
-        )
+    state = Progress()
+    said_at = [time.monotonic()]
+
+    def say_progress(words: str = "") -> None:
+        """On the bar's label on a terminal; else a line every 30 s at most, waiting or not."""
+        if bar.is_terminal:
+            bar.label = words or bar.label
+        elif time.monotonic() - said_at[0] >= PROGRESS_EVERY:
+            said_at[0] = time.monotonic()
+            waits = f"; {words}" if words else ""
+            click.echo(f"eks-audit backfill: {len(state.results)} of {total} done{waits}", err=True)
+
+    def on_wait(following: list[_Followed]) -> None:
+        say_progress(waiting_words(following, time.monotonic()))
+
+    def on_done(result: Result) -> None:
+        bar.update(1)
+        say_progress()
+
+    try:
+        with progress(total, "dry run" if dry_run else "backfill") as bar:
+            results = run_backfill(
+                work,
+                lambda region: aws.cluster_api(region, read_only=dry_run),
+                dry_run=dry_run,
+                deadline=time.monotonic() + wait_seconds,
+                concurrency=concurrency,
+                poll_interval=poll_interval,
+                on_done=on_done,
+                on_wait=on_wait,
+                progress_=state,
+            )
+    except KeyboardInterrupt:
+        for line in interruption_report(state):
+            click.echo(f"eks-audit backfill: {line}", err=True)
+        sys.exit(INTERRUPTED)
     results.sort(key=lambda r: (r.outcome.region, r.outcome.cluster))
     if clusters:  # a named cluster is reported where it is; a name no region holds is not found
         where = {
@@ -288,6 +368,9 @@ def command(
 class _Silent:
     """Stands in for the progress bar when standard error is not a terminal (CI logs, pipes)."""
 
+    is_terminal = False
+    label = ""
+
     def __enter__(self) -> _Silent:
         return self
 
@@ -298,9 +381,14 @@ class _Silent:
         pass
 
 
+PROGRESS_EVERY = 30.0  # seconds between progress lines off a terminal
+
+
 def progress(total: int, label: str):
     if sys.stderr.isatty():
-        return click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True, show_eta=True)
+        bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True, show_eta=True)
+        bar.is_terminal = True
+        return bar
     return _Silent()
 
 

@@ -273,3 +273,28 @@ def test_one_cluster_is_one_cluster_and_no_trailing_colon(stack, clock):
     assert "1 cluster: 1 compliant" in status.stdout
     empty = run("backfill", "--cluster", "nowhere", "--dry-run")
     assert "0 clusters, 0 to change\n" in empty.stdout
+
+
+def test_ctrl_c_during_backfill_says_what_was_done_and_that_a_rerun_is_safe(stack, clock, monkeypatch):
+    from eks_audit_cli import backfill
+
+    for name in ("first", "second", "third"):
+        create_cluster(name)
+    clock.advance(300)
+    real = backfill.reconcile
+    seen: list[str] = []
+
+    def interrupted_on_the_third(api, settings, cluster, region, **kwargs):
+        seen.append(cluster)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+        return real(api, settings, cluster, region, **kwargs)
+
+    monkeypatch.setattr(backfill, "reconcile", interrupted_on_the_third)
+    result = run("backfill", "--concurrency", "1")
+    assert result.exit_code == 130
+    lines = [line for line in result.stderr.splitlines() if line.startswith("eks-audit backfill: ")]
+    assert lines[0].startswith("eks-audit backfill: interrupted: ") and "of 3 clusters done" in lines[0]
+    assert lines[-1] == (
+        "eks-audit backfill: re-running eks-audit backfill is safe: it starts from what it finds in each cluster"
+    )

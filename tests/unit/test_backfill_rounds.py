@@ -84,3 +84,53 @@ def test_a_dry_run_never_waits(monkeypatch):
         sleep=clock.sleep,
     )
     assert clock.slept == [] and results[0].changed == []
+
+
+def test_the_wait_is_said_in_words_and_ctrl_c_leaves_a_record(monkeypatch):
+    """Ctrl-C during a backfill exited 130 with empty output after 24 of 30 clusters were left
+    mid-update: now what was done, what is in flight in AWS and what is left are said."""
+    clock = SleepingClock()
+    fake_aws(monkeypatch, clock, update_takes=600)
+    work = [Work("us-east-1", SETTINGS, [f"c{i:02d}" for i in range(3)])]
+    said: list[str] = []
+    state = backfill.Progress()
+
+    def interrupt_on_second_wait(following):
+        said.append(backfill.waiting_words(following, clock.now + 180))
+        if len(said) == 2:
+            raise KeyboardInterrupt
+
+    try:
+        run_backfill(
+            work,
+            lambda region: None,
+            dry_run=False,
+            deadline=10_000,
+            concurrency=2,
+            poll_interval=5,
+            on_wait=interrupt_on_second_wait,
+            progress_=state,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+    except KeyboardInterrupt:
+        report = backfill.interruption_report(state)
+    assert said[0] == "waiting for 3 logging updates, oldest 3m00s"
+    assert report == [
+        "interrupted: 0 of 3 clusters done",
+        "in flight: 3 logging updates issued, which go on in AWS: us-east-1/c00, us-east-1/c01, us-east-1/c02",
+        "re-running eks-audit backfill is safe: it starts from what it finds in each cluster",
+    ]
+
+
+def test_a_record_names_the_done_and_the_clusters_not_looked_at():
+    settled = backfill._Followed(Work("us-east-1", SETTINGS, ["a"]), "a", settled=True)
+    untouched = backfill._Followed(Work("us-east-1", SETTINGS, ["b"]), "b")
+    state = backfill.Progress(
+        results=[backfill.Result(Outcome("a", "us-east-1", Verdict.COMPLIANT, "ok"))],
+        following=[settled, untouched],
+    )
+    assert backfill.interruption_report(state)[:2] == [
+        "interrupted: 1 of 2 clusters done (1 compliant)",
+        "left: 1 cluster not looked at: us-east-1/b",
+    ]
