@@ -28,7 +28,7 @@ from eks_audit.settings import Settings
 from eks_audit.sweep import list_cluster_names
 
 from .errors import CANNOT_RUN, INTERRUPTED
-from .options import global_options, home_region_option
+from .options import global_options, home_region_option, stack_name_option
 from .scope import no_stack_anywhere, regions_to_look
 from .session import Aws
 from .stack import Deployments, StackNotFound, placeholder_settings
@@ -236,12 +236,7 @@ def run_backfill(
 @click.command("backfill")
 @click.option("--cluster", "clusters", multiple=True, help="Only these clusters (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-@click.option(
-    "--stack-name",
-    default=None,
-    envvar="EKS_AUDIT_STACK",
-    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output).",
-)
+@stack_name_option
 @home_region_option
 @click.option(
     "--wait",

@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eks_audit.delivery import iter_log_events
 
 from .coverage import columns
-from .options import global_options, home_region_option
+from .options import global_options, home_region_option, stack_name_option
 from .org import DEFAULT_ORG_STACK_NAME, integrations, no_org_stack, org_coverage
 from .session import Aws
 from .stack import DeployedStack, StackNotFound, stack_words
@@ -259,12 +259,7 @@ def group() -> None:
 
 
 @group.command("check")
-@click.option(
-    "--stack-name",
-    default=None,
-    envvar="EKS_AUDIT_STACK",
-    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output).",
-)
+@stack_name_option
 @home_region_option
 @global_options
 @click.pass_obj
@@ -309,12 +304,7 @@ def check(globals_, stack_name, home_region) -> None:
 
 
 @group.command("integrations")
-@click.option(
-    "--stack-name",
-    default=None,
-    envvar="EKS_AUDIT_STACK",
-    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output).",
-)
+@stack_name_option
 @click.option(
     "--org",
     "organization",

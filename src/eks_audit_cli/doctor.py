@@ -31,7 +31,7 @@ from eks_audit.sweep import list_cluster_names
 
 from . import aws_features, event_path, pipeline_parts
 from .errors import CANNOT_RUN, is_fatal
-from .options import global_options, home_region_option
+from .options import global_options, home_region_option, stack_name_option
 from .session import Aws
 from .stack import DeployedStack, stack_words
 from .words import counted
@@ -308,9 +308,7 @@ def check_event_path(aws: Aws, stack: DeployedStack, region: str, window_s: int)
     target = stack.events_target(region)
     if target is None:
         return [Check(f"event path {region}", WARN, "not checked: the stack's outputs do not name its queue")]
-    path = event_path.check(
-        aws.client, region, target, stack.parameters.get("SweepSchedule") or "rate(6 hours)", window_s
-    )
+    path = event_path.check(aws.client, region, target, stack.sweep_schedule, window_s)
     if path.ok is None:
         return [Check(f"event path {region}", WARN, path.cause or "not checked")]
     if not path.ok:
@@ -364,7 +362,7 @@ def check_last_sweep(aws: Aws, stack: DeployedStack) -> list[Check]:
     function = stack.outputs.get("SweeperFunctionName")
     if not function:
         return [Check("last sweep", WARN, "not checked: the stack's outputs do not name the sweeper")]
-    interval = schedule_seconds(stack.parameters.get("SweepSchedule") or "rate(6 hours)")
+    interval = schedule_seconds(stack.sweep_schedule)
     end = datetime.now(UTC)
     answer = aws.client("cloudwatch", stack.region).get_metric_data(
         MetricDataQueries=[
@@ -493,12 +491,7 @@ def run(
 
 
 @click.command("doctor")
-@click.option(
-    "--stack-name",
-    default=None,
-    envvar="EKS_AUDIT_STACK",
-    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output).",
-)
+@stack_name_option
 @home_region_option
 @click.option(
     "--spoke-regions", default=None, help="As the deploy's SpokeRegions (default: the stack's, else ALL)."

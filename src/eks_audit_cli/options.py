@@ -195,3 +195,11 @@ home_region_option = click.option(
     help="The region of the eks-audit stack (its spokes' regions are covered by it). Default: looked for "
     "in the regions asked about and the profile's region, then in every enabled region.",
 )
+
+stack_name_option = click.option(
+    "--stack-name",
+    default=None,
+    envvar="EKS_AUDIT_STACK",
+    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output, "
+    "whatever its name).",
+)

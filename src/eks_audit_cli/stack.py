@@ -92,6 +92,11 @@ class DeployedStack:
             return arn.rsplit(":", 1)[1] if arn else None
         return f"{self.outputs['SpokeNamePrefix']}-audit"
 
+    @property
+    def sweep_schedule(self) -> str:
+        """The sweep's schedule expression (template.yaml's default when the stack does not say)."""
+        return self.parameters.get("SweepSchedule") or "rate(6 hours)"
+
     def events_target(self, region: str) -> str | None:
         """Where the stack's CloudTrail rules in `region` deliver: the reconcile queue at home, the
         home region's default bus in a spoke (spoke.yaml). None when the outputs do not say."""

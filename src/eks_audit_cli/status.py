@@ -17,7 +17,7 @@ from . import aws_features, delivery_health, event_path, pipeline_parts
 from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, columns, render_table, with_delivery
 from .errors import CANNOT_RUN, is_fatal
-from .options import global_options, home_region_option
+from .options import global_options, home_region_option, stack_name_option
 from .org import (
     DEFAULT_ORG_STACK_NAME,
     AccountCoverage,
@@ -112,7 +112,7 @@ def add_event_path(aws: Aws, result: RegionStatus, deployments: Deployments, win
     target = home.events_target(result.region) if home is not None else None
     if target is None:
         return
-    sweep = home.parameters.get("SweepSchedule") or "rate(6 hours)"
+    sweep = home.sweep_schedule
     result.event_path = event_path.check(aws.client, result.region, target, sweep, int(window_s))
     if result.event_path.ok is False:
         result.add_problem(result.event_path.cause)
@@ -187,13 +187,7 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
 
 
 @click.command("status")
-@click.option(
-    "--stack-name",
-    default=None,
-    envvar="EKS_AUDIT_STACK",
-    help="The deployed stack whose settings define compliance (default: the one that declares itself, by "
-    "its EksAuditStack output).",
-)
+@stack_name_option
 @click.option("--cluster", "clusters", multiple=True, help="Only these clusters (repeatable).")
 @home_region_option
 @click.option(

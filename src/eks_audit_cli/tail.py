@@ -27,7 +27,7 @@ from eks_audit.names import log_group_name
 
 from .decode import render_event
 from .delivery_health import parse_duration
-from .options import global_options, home_region_option
+from .options import global_options, home_region_option, stack_name_option
 from .session import Aws
 from .stack import stack_words
 
@@ -120,12 +120,7 @@ def has_log_group(logs, name: str) -> bool:
     show_default=True,
     help="Seconds between looks for new objects.",
 )
-@click.option(
-    "--stack-name",
-    default=None,
-    envvar="EKS_AUDIT_STACK",
-    help="The eks-audit stack (default: the one that declares itself, by its EksAuditStack output).",
-)
+@stack_name_option
 @home_region_option
 @global_options(only=("regions", "profile", "endpoint_url"))
 @click.pass_obj
