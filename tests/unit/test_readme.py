@@ -51,3 +51,23 @@ def test_the_explain_example_is_what_explain_prints():
     block = README.split("$ eks-audit explain events/eks-create-cluster.json\n", 1)[1].split("\n$ ", 1)[0]
     result = CliRunner().invoke(cli, ["explain", str(ROOT / "events" / "eks-create-cluster.json")])
     assert result.exit_code == 0 and result.output.strip() == block.strip()
+
+
+def test_make_org_package_without_its_bucket_fails_before_building_anything():
+    """It built everything first, then failed on the missing ARTIFACTS_BUCKET."""
+    import os
+    import subprocess
+
+    environment = {k: v for k, v in os.environ.items() if k != "ARTIFACTS_BUCKET"}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "org-package"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    planned = done.stdout.splitlines()
+    # make -n lists the recipe lines it would run, in order: the check comes before any build step
+    check = next(i for i, line in enumerate(planned) if "ARTIFACTS_BUCKET" in line)
+    builds = [i for i, line in enumerate(planned) if "sam build" in line or "pip install" in line]
+    assert all(check < i for i in builds)
