@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from eks_audit.regions import known_regions
+
 REGION_HELP = (
     "Region(s), comma-separated or repeated. Default: every region enabled for the account (status, "
     "backfill); the profile's region for single-region calls (decode, filter-test --check-with-aws); "
@@ -37,18 +39,6 @@ def split_regions(values: tuple[str, ...]) -> tuple[str, ...]:
     for value in values:
         regions += [part.strip() for part in value.split(",") if part.strip()]
     return tuple(dict.fromkeys(regions))
-
-
-def known_regions() -> set[str]:
-    """Every region of every partition, from botocore's partition data (endpoints.json)."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    return {
-        region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions("ec2", partition_name=partition)
-    }
 
 
 def region_patterns() -> list[re.Pattern[str]]:

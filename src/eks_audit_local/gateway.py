@@ -6,7 +6,6 @@ and injects faults (throttling and server errors at given rates) into EKS and Cl
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import random
@@ -19,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
+
+from eks_audit.regions import known_regions
 
 from . import features_overlay, iam_overlay
 from .quotas_overlay import Quotas, answer_service_quotas
@@ -147,19 +148,6 @@ def _error_body(service: str, code: str, message: str) -> tuple[dict[str, str], 
 HTTP_STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 409: "409 Conflict"}
 
 
-@functools.cache
-def known_regions() -> frozenset[str]:
-    """Every region of botocore's partition data: where the local cloud has endpoints."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    return frozenset(
-        region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions("ec2", partition_name=partition)
-    ) | {"aws-global"}
-
-
 def _unknown_region(start_response: Callable, environ: dict[str, Any], region: str) -> list[bytes]:
     """What AWS answers a request signed for a region it does not have: 403, "Credential should be
     scoped to a valid region, not '<region>'." (SignatureDoesNotMatch in the query protocols,
@@ -235,7 +223,7 @@ class Gateway:
                     [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(payload)))],
                 )
                 return [payload]
-        if call is not None and call.region not in known_regions():
+        if call is not None and call.region not in known_regions() and call.region != "aws-global":
             return _unknown_region(start_response, environ, call.region)
         if call is not None and call.service == "iam" and (simulated := iam_overlay.answer_simulation(body)):
             start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(simulated)))])

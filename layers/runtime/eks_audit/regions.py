@@ -9,6 +9,7 @@ services under their regional principals (`cloudformation.<region>.amazonaws.com
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,19 @@ NOT_OPTED_IN = "not-opted-in"
 
 class RegionsError(ValueError):
     """SpokeRegions names a region this account cannot deploy to; the text says which and why."""
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region of every partition in botocore's partition data (endpoints.json)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("ec2", partition_name=partition)
+    )
 
 
 def enabled_regions(ec2: Any) -> list[str]:
