@@ -47,62 +47,61 @@ def _unreadable(feature: str, region: str, action: str, exc: Exception) -> Findi
     return Finding(feature, region, None, f"{feature}s not read in {region}: {reason}")
 
 
+COEXIST = (
+    "it turns the audit log type on and ships nothing; eks-audit still puts its filter first and delivers"
+)
+
+
 def telemetry_rules(client_for: Callable[[str, str], Any], region: str) -> Finding:
-    """Whether a telemetry rule of this account (or of its organization, as this account sees it)
-    enables EKS audit logs in `region`."""
-    observability = client_for("observabilityadmin", region)
-    try:
-        rules = _all(observability.list_telemetry_rules, "TelemetryRuleSummaries")
-    except (ClientError, BotoCoreError) as exc:
-        return _unreadable("telemetry rule", region, "observabilityadmin:ListTelemetryRules", exc)
-    enabling = [rule["RuleName"] for rule in rules if enables_eks_audit(rule)]
-    if not enabling:
-        return Finding(
-            "telemetry rule",
-            region,
-            False,
-            f"no CloudWatch telemetry rule enables EKS audit logs in {region}",
-        )
-    return Finding(
+    """Whether a telemetry rule of this account enables EKS audit logs in `region`."""
+    return _rules(
+        client_for("observabilityadmin", region).list_telemetry_rules,
         "telemetry rule",
         region,
-        True,
-        f"CloudWatch telemetry rule {', '.join(enabling)} enables EKS audit logs in {region}: it turns the audit "
-        "log type on and ships nothing; eks-audit still puts its filter first and delivers (enabling twice is harmless)",
+        "observabilityadmin:ListTelemetryRules",
+        none=f"no CloudWatch telemetry rule enables EKS audit logs in {region}",
+        found=lambda names: (
+            f"CloudWatch telemetry rule {names} enables EKS audit logs in {region}: {COEXIST} "
+            "(enabling twice is harmless)"
+        ),
     )
 
 
 def organization_telemetry_rules(client_for: Callable[[str, str], Any], region: str) -> Finding:
     """The organization's telemetry rules, which only its management account or a delegated
     administrator may list (ListTelemetryRulesForOrganization)."""
-    observability = client_for("observabilityadmin", region)
-    try:
-        rules = _all(observability.list_telemetry_rules_for_organization, "TelemetryRuleSummaries")
-    except (ClientError, BotoCoreError) as exc:
-        found = _unreadable(
-            "organization telemetry rule", region, "observabilityadmin:ListTelemetryRulesForOrganization", exc
-        )
-        return Finding(
-            found.feature,
-            region,
-            None,
-            f"{found.text} (only the management account or a delegated administrator may list them)",
-        )
-    enabling = [rule["RuleName"] for rule in rules if enables_eks_audit(rule)]
-    if not enabling:
-        return Finding(
-            "organization telemetry rule",
-            region,
-            False,
-            "no organization telemetry rule enables EKS audit logs",
-        )
-    return Finding(
+    return _rules(
+        client_for("observabilityadmin", region).list_telemetry_rules_for_organization,
         "organization telemetry rule",
         region,
-        True,
-        f"the organization's telemetry rule {', '.join(enabling)} enables EKS audit logs in its accounts: it turns the "
-        "audit log type on and ships nothing; eks-audit still puts its filter first and delivers",
+        "observabilityadmin:ListTelemetryRulesForOrganization",
+        none="no organization telemetry rule enables EKS audit logs",
+        found=lambda names: (
+            f"the organization's telemetry rule {names} enables EKS audit logs in its accounts: {COEXIST}"
+        ),
+        unreadable=" (only the management account or a delegated administrator may list them)",
     )
+
+
+def _rules(
+    list_call: Callable[..., dict[str, Any]],
+    feature: str,
+    region: str,
+    action: str,
+    *,
+    none: str,
+    found: Callable[[str], str],
+    unreadable: str = "",
+) -> Finding:
+    try:
+        rules = _all(list_call, "TelemetryRuleSummaries")
+    except (ClientError, BotoCoreError) as exc:
+        said = _unreadable(feature, region, action, exc)
+        return Finding(feature, region, None, said.text + unreadable)
+    enabling = [rule["RuleName"] for rule in rules if enables_eks_audit(rule)]
+    if not enabling:
+        return Finding(feature, region, False, none)
+    return Finding(feature, region, True, found(", ".join(enabling)))
 
 
 def enables_eks_audit(rule: dict[str, Any]) -> bool:
