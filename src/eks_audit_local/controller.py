@@ -153,8 +153,8 @@ class Controller:
 
     def stop(self) -> None:
         self.stopping.set()
-        for thread in self.threads:  # an invocation in flight finishes first, as Lambda's would
-            thread.join(timeout=10)
+        for thread in self.threads:  # a poller inside a retry backoff finishes on its own (daemon)
+            thread.join(timeout=3)
 
     def invoke_sweeper(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """What `sam remote invoke` of the sweeper does, in-process; Lambda's per-function metrics
