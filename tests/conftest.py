@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 
 import boto3
@@ -130,6 +134,57 @@ def load_handler(name: str):
     spec.loader.exec_module(module)
     module.handler = iam_proof.attributed(name, module.handler)
     return module
+
+
+# With pytest-xdist (make test), each worker records its own flows' calls: each writes them here at
+# the end, and the controller process judges them all together (pytest_sessionfinish below), so the
+# least-privilege proof still covers every flow of the suite.
+CALLS_DIR = "EKS_AUDIT_IAM_CALLS_DIR"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        os.environ[CALLS_DIR] = tempfile.mkdtemp(prefix="eks-audit-iam-calls-")  # the workers inherit it
+
+
+def pytest_sessionfinish(session, exitstatus):
+    directory = os.environ.get(CALLS_DIR)
+    if not directory:
+        return
+    if hasattr(session.config, "workerinput"):
+        worker = session.config.workerinput["workerid"]
+        iam_proof.dump_calls(iam_proof.RECORDER.calls, os.path.join(directory, f"{worker}.jsonl"))
+        return
+    paths = sorted(glob.glob(os.path.join(directory, "*.jsonl")))
+    calls = iam_proof.load_calls(paths)
+    denied = every_workers_calls_denied(calls)
+    shutil.rmtree(directory, ignore_errors=True)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    reporter.write_line("")  # after the progress dots
+    reporter.write_line(
+        f"least-privilege proof over every worker's calls: {len(calls)} calls of {len(paths)} workers judged, "
+        f"{len(denied)} denied"
+    )
+    if denied:
+        for line in map(str, denied):
+            reporter.write_line(line, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def every_workers_calls_denied(calls: list[iam_proof.Call]) -> list[tuple[str, str, str]]:
+    """The calls of the whole suite that the roles as CloudFormation creates them would deny."""
+    from tests.template import test_least_privilege as proof
+
+    denied = []
+    context = proof.evaluation_context(proof.spokes_of(calls), LogRetentionDays="30")
+    for function in proof.FUNCTIONS:
+        policy = proof.role_statements(function, context)
+        denied += [
+            (r.action, r.resource, r.why)
+            for r in proof.requests(calls, function)
+            if not iam_proof.allowed(policy, r)
+        ]
+    return sorted(set(denied))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,7 +18,7 @@ import fnmatch
 import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 CURRENT_FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
@@ -88,6 +88,25 @@ class Recorder:
 
 
 RECORDER = Recorder()
+
+
+def dump_calls(calls: Iterable[Call], path: str) -> None:
+    """One JSON line per call (a pytest-xdist worker's, for the proof run over every worker's)."""
+    import json
+
+    with open(path, "w") as out:
+        for call in calls:
+            out.write(json.dumps(asdict(call), default=str) + "\n")
+
+
+def load_calls(paths: Iterable[str]) -> list[Call]:
+    import json
+
+    calls = []
+    for path in paths:
+        with open(path) as lines:
+            calls += [Call(**json.loads(line)) for line in lines if line.strip()]
+    return calls
 
 
 def attributed(folder: str, handler: Callable[..., Any]) -> Callable[..., Any]:

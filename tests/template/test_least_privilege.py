@@ -340,3 +340,27 @@ def test_update_cluster_config_can_only_turn_audit_logging_on(calls):
 
 def test_the_recorder_attributes_calls_to_every_function(calls):
     assert {call.function for call in calls} == set(FUNCTIONS)
+
+
+def test_the_proof_over_every_workers_calls_names_a_call_the_roles_deny():
+    """make test runs the suite in several processes: the controller process judges every worker's
+    recorded calls together (tests/conftest.py); a call the roles deny is named there."""
+    from tests.conftest import every_workers_calls_denied
+
+    settings = {key: "" for key in iam_proof.SETTINGS}
+    settings.update(RECONCILE_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/reconcile")
+    stray = iam_proof.Call(
+        "ReconcilerFunction",
+        "sqs",
+        "SendMessage",
+        {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/someone-elses"},
+        REGION,
+        settings,
+    )
+    assert every_workers_calls_denied([stray]) == [
+        (
+            "sqs:SendMessage",
+            f"arn:aws:sqs:us-east-1:{ACCOUNT}:someone-elses",
+            "ReconcilerFunction sqs:SendMessage",
+        )
+    ]
