@@ -21,10 +21,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .errors import DENIED
+
 EKS_RESOURCE = "AWS::EKS::Cluster"
 AUDIT_TELEMETRY = "EKS_AUDIT_LOGS"
 LAKE_SOURCE = "EKS_AUDIT"
-DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 
 @dataclass(frozen=True)

@@ -30,14 +30,13 @@ from eks_audit.regions import RegionsError, check_key_region, resolve_coverage
 from eks_audit.sweep import list_cluster_names
 
 from . import aws_features, event_path, pipeline_parts
-from .errors import CANNOT_RUN, is_fatal
+from .errors import CANNOT_RUN, DENIED, is_fatal
 from .options import global_options, home_region_option, stack_name_option
 from .session import Aws
 from .stack import DeployedStack, stack_words
 from .words import counted
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
-DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"})
 # What CloudFormation calls with the deployer's credentials to create the stack's resources: the
 # create handlers' permissions in the CloudFormation registry schemas of template.yaml's resource
 # types (tests/unit/test_doctor.py holds this list to them), the main ones of each type.
@@ -326,12 +325,10 @@ def check_event_path(aws: Aws, stack: DeployedStack, region: str, window_s: int)
 
 def check_delivery(aws: Aws, stack: DeployedStack, region: str) -> list[Check]:
     settings = stack.settings().for_region(region)
-    topic = stack.topic_name(region)
-    account = stack.outputs["FirehoseArn"].split(":")[4]
-    partition = stack.outputs["FirehoseArn"].split(":")[1]
-    topic_arn = f"arn:{partition}:sns:{region}:{account}:{topic}" if topic else None
     bucket, _prefix = stack.delivery_location(region)
-    broken = pipeline_parts.broken_parts(aws.client, region, settings.firehose_arn, topic_arn, bucket)
+    broken = pipeline_parts.broken_parts(
+        aws.client, region, settings.firehose_arn, stack.topic_arn(region), bucket
+    )
     if broken:
         return [Check(f"delivery {region}", FAIL, "; ".join(broken), "redeploy the stack (sam deploy)")]
     return [Check(f"delivery {region}", OK, "stream ACTIVE, bucket and topic in place")]

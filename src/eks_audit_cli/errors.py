@@ -19,9 +19,12 @@ from botocore.exceptions import (
 )
 
 from eks_audit.ratelimit import RateLimitsError
+from eks_audit.regions import known_regions
 
 from .stack import AmbiguousStacks
 
+# ClientError codes that say "this call is not allowed" (a permission, not the credentials)
+DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"})
 CANNOT_RUN = 2
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 CLOSED_PIPE = 141  # 128 + SIGPIPE, as `yes | head` reports it
@@ -70,8 +73,6 @@ def explain(exc: BotoCoreError | ClientError) -> str:
 def unknown_region_line(regions: tuple[str, ...], exc: BotoCoreError | ClientError) -> str | None:
     """When AWS could not be reached for, or refused, a region botocore's partition data does not
     know (the options let a well-formed one through: it may be newer than botocore), say so."""
-    from .options import known_regions
-
     unknown = [r for r in regions if r != "all" and r not in known_regions()]
     if not unknown:
         return None

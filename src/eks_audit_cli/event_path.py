@@ -31,9 +31,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .errors import DENIED
+
 WATCHED_SOURCES = ("eks.amazonaws.com", "logs.amazonaws.com")
 RULE_SOURCES = {"aws.eks": "eks.amazonaws.com", "aws.logs": "logs.amazonaws.com"}
-DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 
 @dataclass(frozen=True)

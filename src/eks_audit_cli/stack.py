@@ -79,11 +79,10 @@ class DeployedStack:
     def delivery_location(self, region: str) -> tuple[str, str]:
         """(bucket, key prefix) of what is delivered in `region`, one of the covered regions: the
         home bucket here, a spoke's bucket `<prefix>-<account>-<region>` there (spoke.yaml)."""
-        account = self.outputs["FirehoseArn"].split(":")[4]
-        prefix = f"eks_audit_logs/{account}/{region}/"
+        prefix = f"eks_audit_logs/{self.account}/{region}/"
         if region == self.region:
             return self.outputs["BucketName"], prefix
-        return f"{self.outputs['SpokeNamePrefix']}-{account}-{region}", prefix
+        return f"{self.outputs['SpokeNamePrefix']}-{self.account}-{region}", prefix
 
     def topic_name(self, region: str) -> str | None:
         """The topic notified of new objects in `region` (the spokes' are named by the prefix)."""
@@ -93,6 +92,19 @@ class DeployedStack:
         return f"{self.outputs['SpokeNamePrefix']}-audit"
 
     @property
+    def account(self) -> str:
+        return self.outputs["FirehoseArn"].split(":")[4]
+
+    @property
+    def partition(self) -> str:
+        return self.outputs["FirehoseArn"].split(":")[1]
+
+    def topic_arn(self, region: str) -> str | None:
+        """The ARN of the topic notified of new objects in `region`."""
+        name = self.topic_name(region)
+        return f"arn:{self.partition}:sns:{region}:{self.account}:{name}" if name else None
+
+    @property
     def sweep_schedule(self) -> str:
         """The sweep's schedule expression (template.yaml's default when the stack does not say)."""
         return self.parameters.get("SweepSchedule") or "rate(6 hours)"
@@ -100,13 +112,12 @@ class DeployedStack:
     def events_target(self, region: str) -> str | None:
         """Where the stack's CloudTrail rules in `region` deliver: the reconcile queue at home, the
         home region's default bus in a spoke (spoke.yaml). None when the outputs do not say."""
-        firehose, queue = self.outputs.get("FirehoseArn", ""), self.outputs.get("ReconcileQueueUrl", "")
-        if not firehose or not queue:
+        queue = self.outputs.get("ReconcileQueueUrl", "")
+        if "FirehoseArn" not in self.outputs or not queue:
             return None
-        partition, account = firehose.split(":")[1], firehose.split(":")[4]
         if region == self.region:
-            return f"arn:{partition}:sqs:{region}:{account}:{queue.rstrip('/').rsplit('/', 1)[1]}"
-        return f"arn:{partition}:events:{self.region}:{account}:event-bus/default"
+            return f"arn:{self.partition}:sqs:{region}:{self.account}:{queue.rstrip('/').rsplit('/', 1)[1]}"
+        return f"arn:{self.partition}:events:{self.region}:{self.account}:event-bus/default"
 
     @property
     def covered_regions(self) -> tuple[str, ...]:

@@ -55,6 +55,7 @@ def region_status(
 ) -> RegionStatus:
     result = RegionStatus(region)
     add_event_path(aws, result, deployments, window_s)
+    add_aws_features(aws, result, deployments)
     try:
         clusters = list(names) or list(list_cluster_names(aws.client("eks", region)))
     except Exception as exc:  # one unreachable region must not hide the others ...
@@ -85,10 +86,10 @@ def region_status(
         topic = home.topic_name(region) if home is not None else None
         add_delivery(aws.client("cloudwatch", region), result, settings, int(window_s), topic)
     if home is not None and {"BucketName", "TopicArn"} <= home.outputs.keys():
-        partition, account = settings.firehose_arn.split(":")[1], settings.firehose_arn.split(":")[4]
-        topic_arn = f"arn:{partition}:sns:{region}:{account}:{home.topic_name(region)}"
         bucket, _prefix = home.delivery_location(region)
-        broken = pipeline_parts.broken_parts(aws.client, region, settings.firehose_arn, topic_arn, bucket)
+        broken = pipeline_parts.broken_parts(
+            aws.client, region, settings.firehose_arn, home.topic_arn(region), bucket
+        )
         if broken:
             result.add_problem(f"delivery pipeline broken: {'; '.join(broken)}")
             result.rows = with_broken_pipeline(result.rows, broken)
@@ -112,15 +113,21 @@ def add_event_path(aws: Aws, result: RegionStatus, deployments: Deployments, win
     target = home.events_target(result.region) if home is not None else None
     if target is None:
         return
-    sweep = home.sweep_schedule
-    result.event_path = event_path.check(aws.client, result.region, target, sweep, int(window_s))
+    result.event_path = event_path.check(
+        aws.client, result.region, target, home.sweep_schedule, int(window_s)
+    )
     if result.event_path.ok is False:
         result.add_problem(result.event_path.cause)
-    account = home.outputs["FirehoseArn"].split(":")[4]
-    result.features = [
-        aws_features.telemetry_rules(aws.client, result.region),
-        aws_features.security_lake(aws.client, result.region, account),
-    ]
+
+
+def add_aws_features(aws: Aws, result: RegionStatus, deployments: Deployments) -> None:
+    """AWS's own features that touch a covered region's EKS audit logs (aws_features.py)."""
+    home = deployments.home_of(result.region)
+    if home is not None and "FirehoseArn" in home.outputs:
+        result.features = [
+            aws_features.telemetry_rules(aws.client, result.region),
+            aws_features.security_lake(aws.client, result.region, home.account),
+        ]
 
 
 def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int, topic: str | None = None) -> None:
