@@ -192,13 +192,21 @@ def flush(stream_arn: str | None = None, *, only_due: bool = False) -> int:
         stream = backend.lookup_name_from_arn(arn)
         if stream is None:
             continue
-        backend.put_s3_records(
-            stream.delivery_stream_name,
-            stream.version_id,
-            stream.destinations[0]["S3"],  # moto keeps the S3 view of an ExtendedS3 destination here
-            [{"Data": record} for record in records],
-        )
         dimensions = {"DeliveryStreamName": stream.delivery_stream_name}
+        try:
+            backend.put_s3_records(
+                stream.delivery_stream_name,
+                stream.version_id,
+                stream.destinations[0]["S3"],  # moto keeps the S3 view of an ExtendedS3 destination here
+                [{"Data": record} for record in records],
+            )
+        except RuntimeError:  # moto's word for any failed S3 put (a deleted bucket, say)
+            # Firehose keeps the records and retries (up to 24 h for S3); the failed put shows as
+            # DeliveryToS3.Success 0 (firehose/latest/dev/troubleshooting.html: "If the destination is Amazon
+            # S3 and delivery fails ... Firehose keeps retrying until the retention period ends")
+            publish(account, region, "AWS/Firehose", "DeliveryToS3.Success", dimensions, 0.0)
+            _keep_for_retry(arn, due_since[arn], records)
+            continue
         publish(account, region, "AWS/Firehose", "DeliveryToS3.Success", dimensions, 1.0)
         publish(
             account, region, "AWS/Firehose", "DeliveryToS3.DataFreshness", dimensions, now - due_since[arn]
@@ -207,6 +215,12 @@ def flush(stream_arn: str | None = None, *, only_due: bool = False) -> int:
     with BUFFERING.lock:
         BUFFERING.stats["objects"] += written
     return written
+
+
+def _keep_for_retry(stream_arn: str, started: float, records: list[bytes]) -> None:
+    with BUFFERING.lock:
+        _, newer = BUFFERING.pending.get(stream_arn, (started, []))
+        BUFFERING.pending[stream_arn] = (started, records + newer)
 
 
 def pending_records(stream_arn: str | None = None) -> int:

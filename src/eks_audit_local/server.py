@@ -125,10 +125,14 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         """Serve, deploy the stack (or the organization's), attach the controller(s)."""
         self.start_server()
-        if self.organization:
-            self.deploy_organization()
-        else:
-            self.deploy_stack()
+        try:
+            if self.organization:
+                self.deploy_organization()
+            else:
+                self.deploy_stack()
+        except BaseException:
+            self.stop()  # the threads stop and the process's environment is given back
+            raise
         return self
 
     def start_server(self) -> LocalCloud:
@@ -178,21 +182,24 @@ class LocalCloud:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self.controller is not None:
-            self.controller.stop()
-        for member in list(self.members.values()):
-            member.stop()
-        delivery.flush()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        for key, value in self._saved_environ.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        try:
+            if self.controller is not None:
+                self.controller.stop()
+            for member in list(self.members.values()):
+                member.stop()
+            delivery.flush()
+            if self._server is not None:
+                self._server.shutdown()
+                self._server.server_close()
+            for thread in self._threads:
+                thread.join(timeout=5)
+        finally:  # whatever failed above, the process's environment is given back
+            for key, value in self._saved_environ.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._saved_environ.clear()
 
     def __enter__(self) -> LocalCloud:
         return self.start()

@@ -93,6 +93,7 @@ def reconciler(monkeypatch, request, capsys):  # capsys first: the Logger binds 
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"corpus-{request.node.name}")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "EksAudit")
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)  # the metrics are asserted here
     monkeypatch.setenv("AWS_REGION", REGION)
     module = load_handler("reconciler")
     # Powertools keeps metrics in a store its Metrics instances share: what an earlier test's function
