@@ -6,6 +6,7 @@ import json
 import time
 from urllib.parse import unquote_plus
 
+import boto3
 import pytest
 
 from eks_audit.delivery import iter_log_events, iter_members
@@ -214,7 +215,9 @@ def test_deployed_rules_are_the_templates(cloud):
     events = cloud.client("events")
     for name, rule in resources_of_type(load_template(), "AWS::Events::Rule").items():
         deployed = events.describe_rule(Name=cloud.stack.context.refs[name])
-        assert json.loads(deployed["EventPattern"]) == rule["Properties"]["EventPattern"]
+        stated = cloud.stack.context.resolve(rule["Properties"]["EventPattern"])
+        assert json.loads(deployed["EventPattern"]) == stated
+        assert "$or" in stated["detail"]  # the controller's own calls are left out
 
 
 def test_cli_status_and_backfill_against_the_local_cloud(cloud):
@@ -238,18 +241,61 @@ def test_cli_status_and_backfill_against_the_local_cloud(cloud):
     assert "eks-audit" in filters(cloud, "e2e-cli")
 
 
-def test_the_controllers_own_calls_come_back_as_echoes_and_are_dropped(cloud):
-    """CloudTrail records the controller's calls as its role's session; the rules send them back."""
+def observe_cloudtrail(cloud):
+    """A queue that a rule of the test's own fills with every EKS and Logs CloudTrail event."""
+    sqs, events = cloud.client("sqs"), cloud.client("events")
+    url = sqs.create_queue(QueueName=f"observer-{time.monotonic_ns()}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name = url.rsplit("/", 1)[1]
+    events.put_rule(
+        Name=name,
+        EventPattern=json.dumps(
+            {"source": ["aws.eks", "aws.logs"], "detail-type": ["AWS API Call via CloudTrail"]}
+        ),
+    )
+    events.put_targets(Rule=name, Targets=[{"Id": "observer", "Arn": arn}])
+    seen = []
+
+    def received():
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            seen.append(json.loads(message["Body"])["detail"])
+        return seen
+
+    return received
+
+
+def issuer(detail) -> str | None:
+    return ((detail["userIdentity"].get("sessionContext") or {}).get("sessionIssuer") or {}).get("arn")
+
+
+def test_the_controllers_own_calls_are_recorded_but_no_rule_sends_them_back(cloud):
+    """CloudTrail records the controller's calls as its role's session; the rules leave them out."""
+    observed = observe_cloudtrail(cloud)
     create(cloud, "e2e-echo")
     assert cloud.wait_until(lambda: audit_on(cloud, "e2e-echo"), 15)
-    echoes = lambda: {  # noqa: E731
-        r["message"].split()[1]
-        for r in cloud.records
-        if "was the controller's own call" in r.get("message", "")
-    }
+    controller = cloud.stack.context.attributes[("ReconcilerFunctionRole", "Arn")]
+    own = lambda: {d["eventName"] for d in observed() if issuer(d) == controller}  # noqa: E731
     assert cloud.wait_until(
-        lambda: {"CreateLogGroup", "PutSubscriptionFilter", "UpdateClusterConfig"} <= echoes(), 5
+        lambda: {"CreateLogGroup", "PutSubscriptionFilter", "UpdateClusterConfig"} <= own(), 5
     )
+    time.sleep(1)  # time for an echo to have come back, were it routed
+    assert not [r for r in cloud.records if "was the controller's own call" in r.get("message", "")]
+
+
+def test_drift_by_another_roles_session_is_repaired_within_seconds(cloud):
+    """Only the controller's own role is left out: another role's change still reaches it."""
+    create(cloud, "e2e-other-role")
+    assert cloud.wait_until(lambda: "eks-audit" in (filters(cloud, "e2e-other-role") or {}), 15)
+    cloud.gateway.roles["AKIAOTHERROLESESSION"] = "arn:aws:iam::123456789012:role/platform-admin"
+    logs = boto3.client(
+        "logs",
+        region_name=cloud.region,
+        endpoint_url=cloud.endpoint,
+        aws_access_key_id="AKIAOTHERROLESESSION",
+        aws_secret_access_key="local",
+    )
+    logs.delete_subscription_filter(logGroupName="/aws/eks/e2e-other-role/cluster", filterName="eks-audit")
+    assert cloud.wait_until(lambda: "eks-audit" in (filters(cloud, "e2e-other-role") or {}), 10)
 
 
 def test_audit_lines_writes_realistic_lines_into_a_clusters_log_group(cloud):

@@ -19,7 +19,12 @@ def test_default_filter_pattern_and_name_are_the_librarys():
 def test_functions_get_every_setting_the_library_reads():
     reconciler = TEMPLATE["Resources"]["ReconcilerFunction"]["Properties"]["Environment"]["Variables"]
     variables = {**TEMPLATE["Globals"]["Function"]["Environment"]["Variables"], **reconciler}
-    wanted = set(_VARIABLES) - {"SUBSCRIPTION_FILTER_LIMIT", "WAIT_CREATING_SECONDS", "WAIT_UPDATING_SECONDS"}
+    wanted = set(_VARIABLES) - {
+        "SUBSCRIPTION_FILTER_LIMIT",
+        "WAIT_CREATING_SECONDS",
+        "WAIT_UPDATING_SECONDS",
+        "EXPECTED_CREATING_SECONDS",
+    }
     assert wanted <= set(variables)
 
 

@@ -196,6 +196,7 @@ def calls() -> list[iam_proof.Call]:
             "LOGS_ROLE_ARN": settings.logs_role_arn,
             "RECONCILE_QUEUE_URL": queue,
             "WAIT_CREATING_SECONDS": "0",
+            "EXPECTED_CREATING_SECONDS": "0",
             "WAIT_UPDATING_SECONDS": "0",
             "LOG_RETENTION_DAYS": "30",
             "POWERTOOLS_SERVICE_NAME": "eks-audit-least-privilege",

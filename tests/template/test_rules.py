@@ -1,15 +1,25 @@
 """The EventBridge rules as template.yaml states them, routed by moto to an SQS target."""
 
+import copy
 import json
+from pathlib import Path
 
 import boto3
 import pytest
 
-from eks_audit_local.template import load_template, resources_of_type
+from eks_audit_local.template import Context, load_template, resources_of_type
 from tests.conftest import REGION
 from tests.helpers import sample
 
-RULES = resources_of_type(load_template(), "AWS::Events::Rule")
+TEMPLATE = load_template()
+RULES = resources_of_type(TEMPLATE, "AWS::Events::Rule")
+CONTROLLER = "arn:aws:iam::123456789012:role/eks-audit-1a2b3c4d-reconciler"
+DEPLOYED = Context(TEMPLATE, attributes={("ReconcilerFunctionRole", "Arn"): CONTROLLER})
+
+
+def pattern(rule: dict) -> str:
+    """The rule's pattern as CloudFormation hands it to EventBridge (intrinsics resolved)."""
+    return json.dumps(DEPLOYED.resolve(rule["Properties"]["EventPattern"]))
 
 
 @pytest.fixture
@@ -22,7 +32,7 @@ def routed(aws):
     ]
     events = boto3.client("events", region_name=REGION)
     for name, rule in RULES.items():
-        events.put_rule(Name=name, EventPattern=json.dumps(rule["Properties"]["EventPattern"]))
+        events.put_rule(Name=name, EventPattern=pattern(rule))
         events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": queue_arn}])
 
     def deliver(event: dict) -> bool:
@@ -102,3 +112,60 @@ def near_miss(name: str, mutate) -> dict:
 )
 def test_near_misses_are_not_routed(routed, event):
     assert not routed(event)
+
+
+# Real CloudTrail records of each identity type (events/cloudtrail/SOURCES.md says where each is from)
+RECORDS = sorted((Path(__file__).parents[2] / "events" / "cloudtrail").glob("*.json"))
+
+
+def with_identity(name: str, identity: dict) -> dict:
+    event = sample(name)
+    event["detail"]["userIdentity"] = copy.deepcopy(identity)
+    return event
+
+
+def test_there_is_a_real_record_of_every_identity_type():
+    types = {json.loads(path.read_text())["userIdentity"]["type"] for path in RECORDS}
+    assert {"IAMUser", "Root", "AssumedRole", "AWSService"} <= types
+    issuers = [
+        json.loads(p.read_text())["userIdentity"].get("sessionContext", {}).get("sessionIssuer")
+        for p in RECORDS
+    ]
+    assert {} in issuers and None in issuers  # both shapes of "no session issuer" are tried
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda path: path.stem)
+@pytest.mark.parametrize("call", ["eks-create-cluster", "logs-delete-subscription-filter"])
+def test_a_watched_call_by_anyone_but_the_controller_is_routed(routed, path, call):
+    identity = json.loads(path.read_text())["userIdentity"]
+    assert routed(with_identity(call, identity))
+
+
+@pytest.mark.parametrize("name", ["IAMUser-CreateCluster", "IAMUser-DeleteLogGroup"])
+def test_real_records_of_watched_calls_are_routed_as_published(routed, name):
+    detail = json.loads((RECORDS[0].parent / f"{name}.json").read_text())
+    source = "aws." + detail["eventSource"].split(".")[0]
+    if "logGroupName" in detail["requestParameters"]:  # the published one is not a cluster's
+        detail["requestParameters"]["logGroupName"] = "/aws/eks/payments/cluster"
+    event = {"source": source, "detail-type": "AWS API Call via CloudTrail", "detail": detail}
+    assert routed(event)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "eks-update-cluster-config",
+        "logs-create-log-group",
+        "logs-put-subscription-filter",
+        "logs-delete-subscription-filter",
+    ],
+)
+def test_the_controllers_own_calls_are_not_routed(routed, call):
+    """Its role's session, as CloudTrail records a Lambda function's calls (the AssumedRole record)."""
+    identity = json.loads((RECORDS[0].parent / "AssumedRole-CreateLogStream.json").read_text())[
+        "userIdentity"
+    ]
+    identity["sessionContext"]["sessionIssuer"]["arn"] = CONTROLLER
+    assert not routed(with_identity(call, identity))
+    identity["sessionContext"]["sessionIssuer"]["arn"] = CONTROLLER.replace("reconciler", "platform-admin")
+    assert routed(with_identity(call, identity))

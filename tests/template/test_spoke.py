@@ -1,6 +1,8 @@
 """spoke.yaml, the home template and the library agree: same rules, names the controller derives,
 and every spoke reachable by the consumer's one integration."""
 
+import json
+
 from eks_audit.settings import Settings
 from eks_audit_local.template import SPOKE_TEMPLATE, Context, load_template
 
@@ -24,11 +26,14 @@ def spoke_context(region: str = "eu-west-1") -> Context:
 
 
 def test_spoke_rules_watch_exactly_what_the_home_rules_watch():
+    # the home rules name the reconciler's role by GetAtt, the spokes by the name the home gives it
+    home = Context(HOME, parameters={"NamePrefix": PREFIX})
+    role = home.resolve(HOME["Resources"]["ReconcilerFunctionRole"]["Properties"]["RoleName"])
+    home.attributes[("ReconcilerFunctionRole", "Arn")] = f"arn:aws:iam::123456789012:role/{role}"
     for name in ("EksApiCallsRule", "LogsApiCallsRule"):
-        assert (
-            SPOKE["Resources"][name]["Properties"]["EventPattern"]
-            == (HOME["Resources"][name]["Properties"]["EventPattern"])
-        )
+        spoke_pattern = spoke_context().resolve(SPOKE["Resources"][name]["Properties"]["EventPattern"])
+        assert spoke_pattern == home.resolve(HOME["Resources"][name]["Properties"]["EventPattern"])
+        assert f"role/{PREFIX}-reconciler" in json.dumps(spoke_pattern)
 
 
 def test_spoke_rules_forward_to_the_home_bus_with_the_role():
