@@ -26,7 +26,7 @@ from eks_audit.settings import Settings
 from eks_audit_cli.backfill import Work, reconcile_until_settled, run_backfill
 from eks_audit_cli.coverage import cluster_row
 from eks_audit_local.emulated import EmulatedAws
-from eks_audit_local.server import LocalCloud, Timings
+from eks_audit_local.server import ACCOUNT, LocalCloud, Timings
 
 SCALE = 20
 QUOTAS = {api: rate * SCALE for api, rate in DEFAULT_QUOTAS.items()}
@@ -224,9 +224,27 @@ def bench_time_to_coverage() -> dict:
         cloud.stop()
 
 
+def onboarded(cloud: LocalCloud, names: list[str]) -> bool:
+    """Every cluster named has audit logging on and eks-audit's filter, read in moto's memory."""
+    from moto.eks.models import eks_backends
+    from moto.logs.models import logs_backends
+
+    from eks_audit_local.eks_lifecycle import enabled_types
+
+    clusters = eks_backends[ACCOUNT][cloud.region].clusters
+    groups = logs_backends[ACCOUNT][cloud.region].groups
+    for name in names:
+        cluster, group = clusters.get(name), groups.get(f"/aws/eks/{name}/cluster")
+        if cluster is None or "audit" not in enabled_types(cluster.logging):
+            return False
+        if group is None or "eks-audit" not in group.subscription_filters:
+            return False
+    return True
+
+
 def bench_burst(count: int = 200, within_seconds: float = 3.0) -> dict:
     """`count` clusters created within one scaled minute, through the real handlers and the queue."""
-    timings = Timings(creating=5.0, update=2.0, requeue_creating=2, requeue_updating=1, sweep_interval=0)
+    timings = Timings(creating=5.0, update=2.0, requeue_creating=2, requeue_updating=2, sweep_interval=0)
     echoes = Counter()
 
     def count_echoes(record: dict) -> None:
@@ -247,12 +265,11 @@ def bench_burst(count: int = 200, within_seconds: float = 3.0) -> dict:
         )
         api = ClusterApi(cloud.client("eks"), cloud.client("logs"))
 
-        def all_compliant() -> bool:
-            return all(
-                cluster_row(api, settings, name, cloud.region).verdict == "compliant" for name in names
-            )
-
-        cloud.wait_until(all_compliant, 600, interval=1.0)
+        # Watched in the emulated AWS's own state: asking through its API, as `status` does, would
+        # spend the account's DescribeSubscriptionFilters quota (5/s) the controller needs, and made
+        # the first measurements of this figure slower by that much. The verdicts are `status`'s own,
+        # taken once the clock has stopped.
+        cloud.wait_until(lambda: onboarded(cloud, names), 600, interval=0.5)
         wall = time.monotonic() - start
         verdicts = Counter(cluster_row(api, settings, name, cloud.region).verdict for name in names)
         sqs = cloud.client("sqs")
@@ -275,7 +292,7 @@ def bench_burst(count: int = 200, within_seconds: float = 3.0) -> dict:
             )["Attributes"]["ApproximateNumberOfMessages"]
         )
         stats = cloud.controller.stats
-        bound = created + timings.creating + timings.update
+        bound, bound_parts = burst_bound(count, created, timings)
         return {
             "clusters": count,
             "created_within_s": round(created, 2),
@@ -292,11 +309,37 @@ def bench_burst(count: int = 200, within_seconds: float = 3.0) -> dict:
             "echoes_dropped": dict(echoes),
             "wall_s": round(wall, 1),
             "bound_s": round(bound, 1),
+            "bound_parts_s": bound_parts,
             "ratio": round(wall / bound, 2),
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     finally:
         cloud.stop()
+
+
+# What onboarding one cluster needs at least, one call each: look (DescribeCluster and
+# DescribeSubscriptionFilters), create the log group, put the filter, enable audit logging.
+ONBOARDING_CALLS = (
+    "eks:DescribeCluster",
+    "logs:DescribeSubscriptionFilters",
+    "logs:CreateLogGroup",
+    "logs:PutSubscriptionFilter",
+    "eks:UpdateClusterConfig",
+)
+
+
+def burst_bound(count: int, created: float, timings: Timings) -> tuple[float, dict[str, float]]:
+    """The least time a burst of `count` new clusters can be onboarded in (docs/scale.md): the last
+    cluster is created, is CREATING, then its logging update runs; and every call onboarding needs
+    goes at the controller's share of the local cloud's quota, the slowest API deciding (the calls
+    of different APIs overlap), followed by one logging update."""
+    from eks_audit_local.quotas_overlay import default_rates
+
+    rates = paced_rates(default_rates(), read_only=False)
+    paced = paced_bound(Counter({api: count for api in ONBOARDING_CALLS}), rates)
+    timeline = created + timings.creating + timings.update
+    parts = {"timeline": round(timeline, 1), "paced_calls": round(paced + timings.update, 1)}
+    return max(parts.values()), parts
 
 
 def rates_read(cloud: LocalCloud, read_only: bool) -> dict[str, float]:

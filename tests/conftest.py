@@ -234,6 +234,7 @@ def stack(settings, monkeypatch, request):
         "RECONCILE_QUEUE_URL": queue,
         # moto honours DelaySeconds: no wait, so that requeued messages can be read at once
         "WAIT_CREATING_SECONDS": "0",
+        "EXPECTED_CREATING_SECONDS": "0",
         "WAIT_UPDATING_SECONDS": "0",
         # a Powertools Logger per test: its handler binds the stdout pytest captures at creation
         "POWERTOOLS_SERVICE_NAME": f"eks-audit-{request.node.name}",

@@ -26,6 +26,7 @@ FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 # metrics are disabled in the local cloud (EMF would print to stdout); Powertools warns each flush
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 log = logging.getLogger("eks_audit_local.controller")
+INVOCATION_SECONDS = 60  # the functions' Timeout in template.yaml
 
 
 def load_function(name: str) -> ModuleType:
@@ -223,23 +224,33 @@ class Controller:
     ) -> tuple[int, int]:
         """What Lambda's SQS event source mapping does once: receive a batch, invoke, delete what
         succeeded (partial batch failures stay for a retry). Returns (received, failed)."""
+        # A batch stays invisible while its invocation runs (the queue's visibility timeout is six
+        # times the function's, as Lambda advises: lambda/latest/dg/services-sqs-configure.html);
+        # what fails comes back after the compressed `visibility_seconds`.
         messages = self.sqs.receive_message(
             QueueUrl=queue_url,
             MaxNumberOfMessages=10,
             WaitTimeSeconds=wait_seconds,
-            VisibilityTimeout=self.visibility_seconds,
+            VisibilityTimeout=INVOCATION_SECONDS * 6,
             AttributeNames=["All"],
         ).get("Messages", [])
-        if not messages or self.stopping.is_set():  # stopped: they become visible again, unhandled
+        if not messages:
+            return 0, 0
+        if self.stopping.is_set():  # stopped: they become visible again, unhandled
+            self._visible_again(queue_url, messages)
             return 0, 0
         event = {"Records": [to_lambda_record(m, queue_arn, self.region) for m in messages]}
-        context = LambdaContext(function, aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + 60)
+        context = LambdaContext(
+            function, aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + INVOCATION_SECONDS
+        )
         try:
             response = module.handler(event, context)
         except Exception:
             log.exception(f"{function} invocation failed: the batch becomes visible again")
+            self._visible_again(queue_url, messages)
             return len(messages), len(messages)
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        self._visible_again(queue_url, [m for m in messages if m["MessageId"] in failed])
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             self.sqs.delete_message_batch(
@@ -247,3 +258,17 @@ class Controller:
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
         return len(messages), len(failed)
+
+    def _visible_again(self, queue_url: str, messages: list[dict[str, Any]]) -> None:
+        if messages:
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": self.visibility_seconds,
+                    }
+                    for i, m in enumerate(messages)
+                ],
+            )

@@ -6,6 +6,7 @@ the demo and the end-to-end tests start one in-process.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import tempfile
@@ -83,6 +84,8 @@ class Timings:
     firehose_buffer: float = 1.0
     requeue_creating: int = 2
     requeue_updating: int = 1
+    # the controller's EXPECTED_CREATING_SECONDS: what this cloud's EKS takes (None: `creating`)
+    expected_creating: int | None = None
     visibility: int = 2
     sweep_interval: float = 60.0
 
@@ -330,6 +333,9 @@ class LocalCloud:
             "CONTROLLER_ROLE_ARN": role,
             "WAIT_CREATING_SECONDS": str(self.timings.requeue_creating),
             "WAIT_UPDATING_SECONDS": str(self.timings.requeue_updating),
+            "EXPECTED_CREATING_SECONDS": str(
+                self.timings.expected_creating or max(1, math.ceil(self.timings.creating))
+            ),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "EksAudit",
             "POWERTOOLS_SERVICE_NAME": "eks-audit",

@@ -31,7 +31,7 @@ def test_new_cluster_is_onboarded_filter_first_then_audit(api, settings, clock):
     first = reconcile(api, settings, "payments", REGION)
     assert first.verdict is Verdict.PENDING
     assert first.actions == (Action.CREATE_LOG_GROUP, Action.PUT_FILTER)
-    assert first.requeue_after == 60
+    assert first.requeue_after == settings.expected_creating_seconds  # the first look, once it is that old
     status, enabled, groups, filters = state("payments")
     assert status == "CREATING"
     assert enabled == {"api"}  # audit waits for ACTIVE ...

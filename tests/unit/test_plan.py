@@ -1,6 +1,7 @@
 """The plan over a table of observed states: every verdict and every branch."""
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -223,3 +224,45 @@ def test_an_opted_out_cluster_that_still_ships_says_so():
     assert "still shipping: our filter 'eks-audit' and audit logging are in place" in shipping.reason
     stopped = make_plan(observed(tags={"eks-audit:skip": "true"}, filters=(DATADOG,)), SETTINGS)
     assert stopped.verdict is Verdict.SKIPPED and "still shipping" not in stopped.reason
+
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("age_seconds", "expected"),
+    [
+        (0, 300),  # just created: look once it is as old as a cluster takes to create
+        (200, 100),
+        (250, 60),  # never sooner than the plain interval
+        (900, 60),  # older than expected: every interval
+    ],
+)
+def test_a_creating_cluster_is_looked_at_again_when_it_is_likely_active(age_seconds, expected):
+    settings = replace(SETTINGS, expected_creating_seconds=300)
+    creating = observed(
+        status="CREATING",
+        enabled_log_types=frozenset(),
+        created_at=NOW - timedelta(seconds=age_seconds),
+    )
+    assert make_plan(creating, settings, now=NOW).requeue_after == expected
+
+
+def test_the_wait_for_a_creating_cluster_never_exceeds_what_sqs_can_delay():
+    settings = replace(SETTINGS, expected_creating_seconds=3600)
+    creating = observed(status="CREATING", enabled_log_types=frozenset(), created_at=NOW)
+    assert make_plan(creating, settings, now=NOW).requeue_after == 900
+
+
+@pytest.mark.parametrize("created_at", [None, datetime(2026, 12, 5, 11, 59)])  # unknown, or naive
+def test_without_a_usable_creation_time_the_plain_interval_applies(created_at):
+    creating = observed(status="CREATING", enabled_log_types=frozenset(), created_at=created_at)
+    assert make_plan(creating, SETTINGS, now=NOW).requeue_after == 60
+
+
+def test_a_follow_up_of_our_update_that_did_not_look_at_the_filters_changes_nothing():
+    update = UpdateState("u-1", "Successful")
+    followed = observed(update=update, filters=(), log_group_exists=True, filters_observed=False)
+    plan = make_plan(followed, SETTINGS)
+    assert (plan.verdict, plan.actions) == (Verdict.COMPLIANT, ())
+    assert "u-1 Successful" in plan.reason

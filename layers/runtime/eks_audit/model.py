@@ -52,6 +52,9 @@ class Observed:
     log_group_exists: bool = False
     filters: tuple[SubscriptionFilter, ...] = ()
     created_at: datetime | None = None
+    # False when the filters were not looked at (observe.only_follows_the_update): `filters` and
+    # `log_group_exists` then say nothing
+    filters_observed: bool = True
 
     @property
     def audit_enabled(self) -> bool:

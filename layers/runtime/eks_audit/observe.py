@@ -39,13 +39,16 @@ def observe(api: ClusterApi, cluster: str, region: str, update_id: str | None = 
             if classify(exc) is not ErrorKind.NOT_FOUND:
                 raise
 
-    try:
-        filters = tuple(api.subscription_filters(cluster))
-        group_exists = True
-    except ClientError as exc:
-        if classify(exc) is not ErrorKind.NOT_FOUND:
-            raise
-        filters, group_exists = (), False
+    enabled = enabled_log_types(described)
+    filters, group_exists, filters_observed = (), True, False
+    if not only_follows_the_update(update, enabled):
+        filters_observed = True
+        try:
+            filters = tuple(api.subscription_filters(cluster))
+        except ClientError as exc:
+            if classify(exc) is not ErrorKind.NOT_FOUND:
+                raise
+            group_exists = False
 
     return Observed(
         cluster=cluster,
@@ -53,9 +56,21 @@ def observe(api: ClusterApi, cluster: str, region: str, update_id: str | None = 
         exists=True,
         status=described.get("status"),
         tags=described.get("tags") or {},
-        enabled_log_types=enabled_log_types(described),
+        enabled_log_types=enabled,
         update=update,
         log_group_exists=group_exists,
         filters=filters,
         created_at=described.get("createdAt"),
+        filters_observed=filters_observed,
     )
+
+
+def only_follows_the_update(update: UpdateState | None, enabled: frozenset[str]) -> bool:
+    """A follow-up of a logging update that is still running, or that has switched audit logging
+    on, needs no look at the filters: the step that issued the update had the filter in place, and
+    this step enables nothing. That spares DescribeSubscriptionFilters, the scarcest quota (5/s an
+    account), one call per onboarded cluster (docs/scale.md, "burst"). A change to the filter by
+    anyone else in between comes back as its own event, and the sweep looks at everything."""
+    if update is None:
+        return False
+    return update.status == "InProgress" or (update.status == "Successful" and "audit" in enabled)

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from .constants import SKIP_TAG
 from .model import Action, Observed, Plan, SubscriptionFilter, Verdict
 from .settings import Settings
 
 WAITING_STATUSES = frozenset({"CREATING", "PENDING"})
+MAX_REQUEUE_SECONDS = 900  # SQS's largest DelaySeconds
+
+
+def wait_while_creating(observed: Observed, settings: Settings, now: datetime | None) -> int:
+    """When to look again at a CREATING cluster: once it is `expected_creating_seconds` old, then
+    every `wait_creating_seconds`. A message per poll is what a new cluster costs (docs/scale.md),
+    and none can enable audit logging before ACTIVE."""
+    created = observed.created_at
+    if now is None or not isinstance(created, datetime) or created.tzinfo is None:
+        return settings.wait_creating_seconds
+    remaining = settings.expected_creating_seconds - (now - created).total_seconds()
+    return min(MAX_REQUEUE_SECONDS, max(settings.wait_creating_seconds, math.ceil(remaining)))
 
 
 def filter_drift(ours: SubscriptionFilter, settings: Settings) -> list[str]:
@@ -21,9 +36,10 @@ def filter_drift(ours: SubscriptionFilter, settings: Settings) -> list[str]:
     return drift
 
 
-def make_plan(observed: Observed, settings: Settings) -> Plan:
+def make_plan(observed: Observed, settings: Settings, now: datetime | None = None) -> Plan:
     """Decide what `observed` needs. Action order matters: log group, filter, then audit logging,
-    so that no audit line is produced before the filter that ships it."""
+    so that no audit line is produced before the filter that ships it. `now` (aware) times the next
+    look at a CREATING cluster by its age; without it, the plain interval."""
 
     def plan(verdict: Verdict, reason: str, **kwargs) -> Plan:
         return Plan(observed.cluster, observed.region, verdict, reason, **kwargs)
@@ -52,7 +68,9 @@ def make_plan(observed: Observed, settings: Settings) -> Plan:
     ours = next((f for f in observed.filters if f.name == settings.filter_name), None)
     conflict = False
 
-    if not observed.log_group_exists:
+    if not observed.filters_observed:
+        pass  # following our own logging update: the filters were in place when it was issued
+    elif not observed.log_group_exists:
         actions += [Action.CREATE_LOG_GROUP, Action.PUT_FILTER]
         reasons.append("log group missing")
     elif ours is None:
@@ -82,7 +100,7 @@ def make_plan(observed: Observed, settings: Settings) -> Plan:
         requeue_after = settings.wait_updating_seconds
         reasons.append(f"logging update {update.id} in progress")
     elif observed.status in WAITING_STATUSES:
-        requeue_after = settings.wait_creating_seconds
+        requeue_after = wait_while_creating(observed, settings, now)
         reasons.append(f"cluster {observed.status}: audit logging enabled once ACTIVE")
     elif observed.status == "UPDATING":
         requeue_after = settings.wait_updating_seconds
@@ -105,6 +123,12 @@ def make_plan(observed: Observed, settings: Settings) -> Plan:
         verdict = Verdict.DRIFTED
     elif requeue_after is not None:
         verdict = Verdict.PENDING
+    elif not observed.filters_observed:
+        update_id = observed.update.id if observed.update else "?"
+        return plan(
+            Verdict.COMPLIANT,
+            f"audit logging enabled (update {update_id} Successful); the subscription filter was in place when it was issued",
+        )
     else:
         return plan(Verdict.COMPLIANT, "audit logging enabled and subscription filter in place")
     return plan(

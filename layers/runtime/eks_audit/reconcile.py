@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from botocore.exceptions import ClientError
 
 from .apply import apply_plan
@@ -59,7 +61,7 @@ def reconcile(
             f"observe: {error_code(exc)}: {error_message(exc)}",
             dry_run=dry_run,
         )
-    plan = make_plan(observed, settings)
+    plan = make_plan(observed, settings, now=datetime.now(UTC))
     if dry_run or not plan.actions:
         return outcome_of_plan(plan, dry_run=dry_run)
     return apply_plan(plan, api, settings)

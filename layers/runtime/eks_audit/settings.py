@@ -39,6 +39,9 @@ class Settings:
     subscription_filter_limit: int = constants.DEFAULT_SUBSCRIPTION_FILTER_LIMIT
     wait_creating_seconds: int = 60
     wait_updating_seconds: int = 30
+    # EKS takes minutes to create a cluster (API_CreateCluster: "In most cases, it takes several
+    # minutes"): the first look at a CREATING cluster waits until it is this old (plan.py)
+    expected_creating_seconds: int = 300
     reconcile_queue_url: str | None = None
     # the other regions the deployment covers (its spokes) and the prefix of their resources' names
     spoke_regions: tuple[str, ...] = ()
@@ -153,6 +156,7 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "SUBSCRIPTION_FILTER_LIMIT": ("subscription_filter_limit", _positive_int, "a whole number"),
     "WAIT_CREATING_SECONDS": ("wait_creating_seconds", _positive_int, "a whole number of seconds"),
     "WAIT_UPDATING_SECONDS": ("wait_updating_seconds", _positive_int, "a whole number of seconds"),
+    "EXPECTED_CREATING_SECONDS": ("expected_creating_seconds", _positive_int, "a whole number of seconds"),
     "RECONCILE_QUEUE_URL": ("reconcile_queue_url", _text, "the URL of the reconcile queue"),
     "SPOKE_REGIONS": ("spoke_regions", _regions, "comma-separated region names (empty: none)"),
     "SPOKE_NAME_PREFIX": ("spoke_name_prefix", _text, "the name prefix of the spokes' resources"),
