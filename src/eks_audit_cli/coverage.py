@@ -27,6 +27,7 @@ class Row:
     reason: str
     created_at: str | None = None  # ISO 8601
     delivery: dict | None = None  # delivery_health.Delivery, when the log group exists and was asked about
+    cost: dict | None = None  # cost.Cost, monthly at the window's rate, when delivery was asked about
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,9 @@ class Delivery:
     throttled: int
     state: str  # delivered | idle | silent
     reason: str
+    # the volumes the cost figures use: IncomingBytes (uncompressed) and ForwardedBytes (compressed)
+    received_bytes: int = 0
+    forwarded_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,9 +134,10 @@ def fetch(
     for index, cluster in enumerate(names):
         group = {"LogGroupName": log_group_name(cluster)}
         per_filter = {**group, "DestinationType": "Firehose", "FilterName": filter_name}
-        metrics = {"received": ("IncomingLogEvents", [group])}
+        metrics = {"received": ("IncomingLogEvents", [group]), "received_bytes": ("IncomingBytes", [group])}
         for key, name in (
             ("forwarded", "ForwardedLogEvents"),
+            ("forwarded_bytes", "ForwardedBytes"),
             ("errors", "DeliveryErrors"),
             ("throttled", "DeliveryThrottling"),
         ):
@@ -157,12 +161,16 @@ def fetch(
         return max(sum(sums.get(f"{key}_{index}_{form}", [])) for form in (0, 1))
 
     return {
-        cluster: judge(
-            int(window_s),
-            value("received", index),
-            value("forwarded", index),
-            value("errors", index),
-            value("throttled", index),
+        cluster: replace(
+            judge(
+                int(window_s),
+                value("received", index),
+                value("forwarded", index),
+                value("errors", index),
+                value("throttled", index),
+            ),
+            received_bytes=int(value("received_bytes", index)),
+            forwarded_bytes=int(value("forwarded_bytes", index)),
         )
         for index, cluster in enumerate(names)
     }
@@ -198,6 +206,9 @@ def pipeline(
             },
         },
     ]
+    for key, name in (("stream_bytes", "IncomingBytes"), ("stream_records", "IncomingRecords")):
+        metric = _metric("AWS/Firehose", name, stream)  # the 5 KB rounding of the cost figures
+        queries.append({"Id": key, "MetricStat": {"Metric": metric, "Period": period, "Stat": "Sum"}})
     if topic_name:
         for key, name in (
             ("notified", "NumberOfNotificationsDelivered"),
@@ -211,6 +222,8 @@ def pipeline(
         "stream": stream_name,
         "s3_success": sum(success) / len(success) if success else None,
         "data_freshness_s": max(freshness) if freshness else None,
+        "stream_bytes": int(sum(found["stream_bytes"])) if "stream_bytes" in found else None,
+        "stream_records": int(sum(found["stream_records"])) if "stream_records" in found else None,
         "topic": topic_name,
         "notifications_delivered": int(sum(found["notified"])) if "notified" in found else None,
         "notifications_failed": int(sum(found["not_notified"])) if "not_notified" in found else None,

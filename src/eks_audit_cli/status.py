@@ -13,7 +13,7 @@ import click
 from eks_audit.concurrency import in_parallel
 from eks_audit.sweep import list_cluster_names
 
-from . import aws_features, delivery_health, event_path, pipeline_parts
+from . import aws_features, cost, delivery_health, event_path, pipeline_parts, prices
 from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, columns, render_table, with_delivery
 from .errors import CANNOT_RUN, is_fatal
@@ -45,13 +45,19 @@ class RegionStatus:
     pipeline: dict | None = None
     event_path: event_path.EventPath | None = None
     features: list[aws_features.Finding] = field(default_factory=list)
+    prices: prices.Prices | None = None  # when the cost figures were asked for
 
     def add_problem(self, problem: str) -> None:
         self.problem = f"{self.problem}; {problem}" if self.problem else problem
 
 
 def region_status(
-    aws: Aws, region: str, deployments: Deployments, names: tuple[str, ...], window_s: float = 0
+    aws: Aws,
+    region: str,
+    deployments: Deployments,
+    names: tuple[str, ...],
+    window_s: float = 0,
+    with_cost: bool = False,
 ) -> RegionStatus:
     result = RegionStatus(region)
     add_event_path(aws, result, deployments, window_s)
@@ -85,6 +91,8 @@ def region_status(
     if result.stack and window_s:
         topic = home.topic_name(region) if home is not None else None
         add_delivery(aws.client("cloudwatch", region), result, settings, int(window_s), topic)
+        if with_cost and home is not None:
+            add_cost(aws, result, home, int(window_s))
     if home is not None and {"BucketName", "TopicArn"} <= home.outputs.keys():
         bucket, _prefix = home.delivery_location(region)
         broken = pipeline_parts.broken_parts(
@@ -143,6 +151,83 @@ def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int, topi
     result.pipeline = delivery_health.pipeline(cloudwatch, stream, window_s, topic_name=topic)
     if result.pipeline["problem"]:
         result.add_problem(f"delivery pipeline: {result.pipeline['problem']}")
+
+
+def add_cost(aws: Aws, result: RegionStatus, home, window_s: int) -> None:
+    """Each cluster's monthly cost at the window's rate (cost.py), at the region's prices."""
+    result.prices = prices.read_prices(lambda r: aws.client("pricing", r), home.partition, result.region)
+    pipeline = result.pipeline or {}
+    rounding = cost.firehose_rounding(pipeline.get("stream_bytes"), pipeline.get("stream_records"))
+    expiry = float(home.parameters.get("ObjectExpiryDays") or 30)
+    result.rows = [
+        replace(
+            row,
+            cost=cost.estimate(
+                ingested_bytes=row.delivery["received_bytes"],
+                forwarded_bytes=row.delivery["forwarded_bytes"],
+                received_events=row.delivery["received"],
+                forwarded_events=row.delivery["forwarded"],
+                window_s=window_s,
+                prices=result.prices,
+                expiry_days=expiry,
+                rounding=rounding,
+            ).to_dict(),
+        )
+        if row.delivery
+        else row
+        for row in result.rows
+    ]
+
+
+def cost_summary(results: list[RegionStatus], window: str) -> dict | None:
+    """--json's account-wide cost: the sums, and the prices used in each region with their source."""
+    costs = [cost.Cost(**row.cost) for result in results for row in result.rows if row.cost]
+    if not any(result.prices for result in results):
+        return None
+    return {
+        "window": window,
+        "per": "month",
+        "currency": "USD",
+        "total": cost.total(costs),
+        "prices": {r.region: r.prices.to_dict() for r in results if r.prices is not None},
+    }
+
+
+def cost_lines(results: list[RegionStatus], window: str) -> list[str]:
+    """The cost section of the text output: a line per cluster, the account's total, the prices."""
+    rows = [row for result in results for row in result.rows if row.cost]
+    if not rows:
+        return []
+    header = ["CLUSTER", "INGESTED", "FORWARDED", "LOGS", "FIREHOSE", "S3", "TOTAL/MONTH", "FILTER SAVES"]
+    body = [
+        [
+            f"{row.region}/{row.cluster}",
+            cost.size(row.cost["ingested_bytes"]),
+            cost.size(row.cost["forwarded_bytes"]),
+            cost.dollars(row.cost["logs_ingestion"]),
+            cost.dollars(row.cost["firehose"]),
+            cost.dollars(row.cost["s3"]),
+            cost.dollars(row.cost["total"]),
+            "-" if row.cost["filter_saves"] is None else cost.dollars(row.cost["filter_saves"]),
+        ]
+        for row in rows
+    ]
+    summed = cost.total([cost.Cost(**row.cost) for row in rows])
+    lines = [
+        f"cost a month at the rate of the last {window} (bytes over that window):",
+        columns([header, *body]),
+    ]
+    lines.append(
+        f"account total {cost.dollars(summed['total'])}/month: CloudWatch Logs ingestion "
+        f"{cost.dollars(summed['logs_ingestion'])} (paid whether shipped or not), Firehose "
+        f"{cost.dollars(summed['firehose'])}, S3 {cost.dollars(summed['s3'])}; the filter pattern saves "
+        f"about {cost.dollars(summed['filter_saves'])}/month downstream"
+    )
+    for result in results:
+        if result.prices is not None and any(row.cost for row in result.rows):
+            note = f" ({result.prices.note})" if result.prices.note else ""
+            lines.append(f"prices for {result.region}: {result.prices.source}{note}")
+    return lines
 
 
 def event_path_line(paths: list[event_path.EventPath]) -> str:
@@ -212,6 +297,12 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
     help="Seconds a cluster may stay pending (new, updating) before it counts as a problem.",
 )
 @click.option(
+    "--no-cost",
+    is_flag=True,
+    help="Skip the cost figures (what each cluster's audit log costs a month, at the window's rate; "
+    "prices from the AWS Price List API, or the shipped table).",
+)
+@click.option(
     "--org",
     "organization",
     is_flag=True,
@@ -227,7 +318,7 @@ def needs_attention(row: Row, pending_grace: float, now: datetime) -> bool:
 @global_options(verbose=True)
 @click.pass_obj
 def command(
-    globals_, stack_name, clusters, home_region, window, pending_grace, organization, org_stack_name
+    globals_, stack_name, clusters, home_region, window, pending_grace, no_cost, organization, org_stack_name
 ) -> None:
     """Coverage per cluster and region, and delivery: whether each cluster's audit log reaches the
     stream (CloudWatch metrics over --window). Exit 0 only when every in-scope cluster is compliant
@@ -259,7 +350,7 @@ def command(
         click.echo(f"eks-audit status: looking at {len(regions)} regions", err=True)
 
     def look(region: str) -> RegionStatus:
-        result = region_status(aws, region, deployments, clusters, window_s)
+        result = region_status(aws, region, deployments, clusters, window_s, with_cost=not no_cost)
         if len(regions) > 1:
             click.echo(f"  {region}: {counted(len(result.rows), 'cluster')}", err=True)
         return result
@@ -293,6 +384,7 @@ def command(
                     ],
                     "event_paths": [r.event_path.to_dict() for r in results if r.event_path],
                     "aws_features": [f.to_dict() for r in results for f in r.features],
+                    "cost": cost_summary(results, window),
                 },
                 indent=2,
             )
@@ -309,6 +401,8 @@ def command(
             f"{counted(len(rows), 'cluster')}: "
             + (", ".join(f"{n} {v}" for v, n in sorted(summary.items())) or "none")
         )
+        for line in cost_lines(results, window):
+            click.echo(line)
         if any(r.event_path for r in results):
             click.echo(event_path_line([r.event_path for r in results if r.event_path]))
         for finding in (f for r in results for f in r.features):  # AWS's own features, when found

@@ -101,6 +101,14 @@ def install(buffer_seconds: float | None = None) -> Buffering:
             {"LogGroupName": group.name},
             len(log_events),
         )
+        publish(  # "the volume of log events in uncompressed bytes uploaded"
+            group.account_id,
+            group.region,
+            "AWS/Logs",
+            "IncomingBytes",
+            {"LogGroupName": group.name},
+            sum(len(str(event.get("message", "")).encode()) for event in log_events),
+        )
         return original_put(self, log_events)
 
     def send_log_events(self, service, destination_arn, filter_name, log_events):
@@ -140,6 +148,13 @@ def install(buffer_seconds: float | None = None) -> Buffering:
             filter_names=(filter_name,),
             ids=[event["id"] for event in log_events],
         )
+        # "the volume of log events in compressed bytes forwarded to the subscription destination"
+        dimensions = {
+            "LogGroupName": log_group_name,
+            "DestinationType": "Firehose",
+            "FilterName": filter_name,
+        }
+        publish(self.account_id, self.region_name, "AWS/Logs", "ForwardedBytes", dimensions, len(member))
         buffer_record(delivery_stream_arn, member)
 
     LogStream._send_log_events = send_log_events
@@ -159,6 +174,10 @@ def _stream_exists(arn: str) -> bool:
 
 def buffer_record(stream_arn: str, member: bytes) -> None:
     """Firehose's buffer: records wait until the interval is up or the buffer is full."""
+    _, _, _, region, account, resource = stream_arn.split(":", 5)
+    stream = {"DeliveryStreamName": resource.split("/", 1)[1]}
+    publish(account, region, "AWS/Firehose", "IncomingBytes", stream, len(member))
+    publish(account, region, "AWS/Firehose", "IncomingRecords", stream, 1)
     with BUFFERING.lock:
         started, records = BUFFERING.pending.get(stream_arn, (time.monotonic(), []))
         records.append(member)

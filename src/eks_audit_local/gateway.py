@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote
 
 from eks_audit.regions import known_regions
 
-from . import features_overlay, iam_overlay
+from . import features_overlay, iam_overlay, pricing_overlay
 from .quotas_overlay import Quotas, answer_service_quotas
 
 _CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d+/([a-z0-9-]+)/([a-z0-9-]+)/")
@@ -112,7 +112,7 @@ def identify(environ: dict[str, Any], body: bytes) -> Call | None:
         except ValueError:
             params = {}
     operation = None
-    if service in ("logs", "organizations"):
+    if service in ("logs", "organizations", "pricing"):
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = target.rpartition(".")[2] or None
     elif service == "eks":
@@ -228,6 +228,10 @@ class Gateway:
         if call is not None and call.service == "iam" and (simulated := iam_overlay.answer_simulation(body)):
             start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(simulated)))])
             return [simulated]
+        if call is not None and call.service == "pricing":
+            priced = pricing_overlay.answer(environ.get("HTTP_X_AMZ_TARGET", ""), body, account)
+            if priced is not None:
+                return _json_answer(start_response, *priced)
         if call is not None and call.service in ("observabilityadmin", "securitylake"):
             answered = features_overlay.answer(
                 call.service,

@@ -30,6 +30,7 @@ from . import (
     features_overlay,
     logs_overlay,
     organization,
+    pricing_overlay,
     regions_overlay,
     sns_overlay,
     trails,
@@ -244,6 +245,7 @@ class LocalCloud:
         delivery.BROKEN.clear()
         sns_overlay.DROPPED.clear()
         features_overlay.reset()
+        pricing_overlay.reset()
 
     def _set_environment(self) -> None:
         """The controller runs in this process and reaches the local cloud like any client."""
