@@ -4,7 +4,9 @@ the dropped lines are (by request URI, verb and user), so that a pattern's cost 
 from __future__ import annotations
 
 import json
+import re
 import sys
+import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
@@ -14,6 +16,7 @@ import orjson
 from eks_audit.constants import STANDARD_FILTER_PATTERN
 from eks_audit.filter_pattern import CompiledPattern, PatternError, compile_pattern
 
+from . import cost, prices
 from .aws_evaluator import PatternRefused, Sample, aws_matches, disagreements
 from .options import global_options
 from .session import Aws
@@ -151,10 +154,19 @@ def _size(count: int) -> str:
     show_default=True,
     help="How many lines --check-with-aws sends (50 per TestMetricFilter call).",
 )
+@click.option(
+    "--daily-volume",
+    default="1GB",
+    show_default=True,
+    help="The audit log a day (uncompressed, as CloudWatch Logs ingests it) the monthly estimate is "
+    "worked out at: 500MB, 1GB, 2.5TB.",
+)
 @click.argument("files", nargs=-1, type=click.File("rb"))
 @global_options
 @click.pass_obj
-def command(globals_, pattern, pattern_file, print_, top, check_with_aws, sample_size, files) -> None:
+def command(
+    globals_, pattern, pattern_file, print_, top, check_with_aws, sample_size, daily_volume, files
+) -> None:
     """Evaluate a CloudWatch Logs filter pattern over audit log messages and report counts and bytes
     kept and dropped, and the top request URIs, verbs and users among the dropped.
 
@@ -162,8 +174,13 @@ def command(globals_, pattern, pattern_file, print_, top, check_with_aws, sample
     export (`<timestamp> <message>` lines, gzip or not), delivered Firehose objects, the JSON of
     `aws logs filter-log-events`, or one JSON message (pretty-printed or not) or a JSON array of them.
     """
+    try:
+        daily_bytes = parse_volume(daily_volume)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--daily-volume") from None
     text = _load_pattern(pattern, pattern_file)
     sample = Sample(sample_size) if check_with_aws else None
+    compression = Compression()
     try:
         compiled = compile_pattern(text)
     except PatternError as exc:
@@ -180,6 +197,8 @@ def command(globals_, pattern, pattern_file, print_, top, check_with_aws, sample
     printing = None if print_ is None else print_ == "kept"
 
     def on_line(line: bytes, kept: bool) -> None:
+        if kept:
+            compression.offer(line)
         if kept is printing:
             out.write(line + b"\n")
         if sample is not None:
@@ -200,6 +219,7 @@ def command(globals_, pattern, pattern_file, print_, top, check_with_aws, sample
 
     echo = (lambda s: click.echo(s, err=True)) if print_ else click.echo
     report = {"pattern": text, **asdict(tally), "dropped_by": breakdown.top(top) if breakdown else {}}
+    report["estimate"] = monthly_estimate(tally, daily_bytes, compression.ratio())
     check = None if sample is None else _check(globals_, compiled, sample)
     if check is not None:
         report["check_with_aws"] = check
@@ -260,6 +280,89 @@ def _aws_only(globals_, text: str, sample: Sample) -> None:
     )
 
 
+VOLUME_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB)\s*", re.IGNORECASE)
+EXPIRY_DAYS = 30  # ObjectExpiryDays' default
+
+
+def parse_volume(text: str) -> float:
+    """'1GB' -> bytes (a GB is 2^30 bytes, as AWS bills it)."""
+    match = VOLUME_RE.fullmatch(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a volume: give a number and KB, MB, GB or TB (1GB, 500MB)")
+    scale = {"KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}[match.group(2).upper()]
+    return float(match.group(1)) * scale
+
+
+class Compression:
+    """gzip's ratio on the kept lines (what Firehose receives is gzip-compressed), measured on the
+    first 8 MB of them: enough for a ratio, and the evaluation stays fast."""
+
+    LIMIT = 8 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._gzip = zlib.compressobj(6, zlib.DEFLATED, 31)
+        self.raw = 0
+        self.compressed = 0
+
+    def offer(self, line: bytes) -> None:
+        if self.raw < self.LIMIT:
+            self.raw += len(line) + 1
+            self.compressed += len(self._gzip.compress(line + b"\n"))
+
+    def ratio(self) -> float:
+        """Compressed bytes per raw byte; 1.0 with nothing kept."""
+        if not self.raw:
+            return 1.0
+        self.compressed += len(self._gzip.flush())
+        self.raw, ratio = self.LIMIT, self.compressed / self.raw  # no more offers after this
+        return ratio
+
+
+def monthly_estimate(tally: Tally, daily_bytes: float, ratio: float) -> dict:
+    """cost.estimate for a day at `daily_bytes`, with the sample's shares of bytes and lines kept."""
+    total = tally.bytes_kept + tally.bytes_dropped
+    kept_share = tally.bytes_kept / total if total else 0.0
+    table = prices.table_prices(prices.TABLE_REGION)
+    figures = cost.estimate(
+        ingested_bytes=daily_bytes,
+        forwarded_bytes=daily_bytes * kept_share * ratio,
+        received_events=tally.lines,
+        forwarded_events=tally.kept,
+        window_s=86400,
+        prices=table,
+        expiry_days=EXPIRY_DAYS,
+    )
+    return {
+        "daily_volume_bytes": int(daily_bytes),
+        "compression": round(ratio, 4),
+        "object_expiry_days": EXPIRY_DAYS,
+        "per": "month",
+        "currency": "USD",
+        "prices": table.to_dict(),
+        **figures.to_dict(),
+    }
+
+
+def _render_estimate(echo, estimate: dict) -> None:
+    saves = estimate["filter_saves"]
+    echo(
+        f"a month at {cost.size(estimate['daily_volume_bytes'])} a day: CloudWatch Logs ingestion "
+        f"{cost.dollars(estimate['logs_ingestion'])} (paid whether shipped or not), Firehose "
+        f"{cost.dollars(estimate['firehose'])}, S3 {cost.dollars(estimate['s3'])} "
+        f"({estimate['object_expiry_days']} days kept), total {cost.dollars(estimate['total'])}; "
+        + (
+            "the pattern saves nothing to estimate (it keeps no line)"
+            if saves is None
+            else f"the pattern saves about {cost.dollars(saves)} downstream"
+        )
+    )
+    echo(
+        f"  forwarded compressed at {estimate['compression']:.0%} of its size (gzip on the kept lines); "
+        "Firehose rounds each record up to 5 KB, not counted here; prices: "
+        f"{estimate['prices']['source']}, {estimate['prices']['region']}"
+    )
+
+
 def _render(echo, tally: Tally, report: dict) -> None:
     total_bytes = tally.bytes_kept + tally.bytes_dropped
     echo(
@@ -270,6 +373,7 @@ def _render(echo, tally: Tally, report: dict) -> None:
         f"bytes {_size(total_bytes)}: kept {_size(tally.bytes_kept)} ({_percent(tally.bytes_kept, total_bytes)}), "
         f"dropped {_size(tally.bytes_dropped)}"
     )
+    _render_estimate(echo, report["estimate"])
     for dimension, rows in report["dropped_by"].items():
         if rows:
             echo(f"dropped by {dimension.replace('_', ' ')}:")
