@@ -82,7 +82,10 @@ def test_each_delivery_verdict(cloud):
         "throttled": 0,
         "state": "delivered",
         "reason": None,
+        "received_bytes": len(DELETE) + len(GET),  # uncompressed
+        "forwarded_bytes": rows["shipping"]["delivery"]["forwarded_bytes"],
     }
+    assert rows["shipping"]["delivery"]["forwarded_bytes"] > 0  # the compressed record of DELETE
     assert (rows["quiet"]["verdict"], rows["quiet"]["delivery"]["state"]) == ("compliant", "idle")
     assert rows["pattern-drops-all"]["verdict"] == "silent"
     assert "3 events received" in rows["pattern-drops-all"]["reason"]
