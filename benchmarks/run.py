@@ -146,6 +146,70 @@ def bench_steady_state() -> dict:
     }
 
 
+# us-east-1, arm64 (aws.amazon.com/lambda/pricing, /sqs/pricing, /eventbridge/pricing): the
+# per-request and per-GB-second prices the running cost is worked out at
+RUNNING_PRICES = {
+    "lambda_per_million_requests": 0.20,
+    "lambda_per_gb_second": 0.0000133334,
+    "sqs_per_million_requests": 0.40,
+    "eventbridge_aws_service_events_per_million": 0.0,  # AWS's events on the default bus are free
+}
+RECONCILER_MEMORY_GB = 0.25  # template.yaml's MemorySize: 256
+SWEEPS_A_MONTH = 4 * 30  # SweepSchedule's default, rate(6 hours)
+
+
+def running_cost(burst: dict, steady: dict, per: int = 1000) -> dict:
+    """What eks-audit itself costs per `per` clusters, from the benchmarks' counts: onboarding them
+    (the burst's counts, scaled) and a month at rest (a sweep every 6 hours: one message and the
+    steady state's reads per cluster, each message costing what the burst's messages cost).
+    SQS requests: the message sent (by EventBridge or the function), and per invocation one receive
+    and one delete batch; the event source's empty polls are not counted."""
+    scale = per / burst["clusters"]
+    seconds_per_message = burst["reconciler_seconds"] / burst["messages_processed"]
+    messages_per_invocation = burst["messages_processed"] / burst["reconciler_invocations"]
+
+    def figures(messages: float, invocations: float, seconds: float, events: float, calls: float) -> dict:
+        sqs = messages + 2 * invocations
+        dollars = (
+            invocations / 1e6 * RUNNING_PRICES["lambda_per_million_requests"]
+            + seconds * RECONCILER_MEMORY_GB * RUNNING_PRICES["lambda_per_gb_second"]
+            + sqs / 1e6 * RUNNING_PRICES["sqs_per_million_requests"]
+            + events / 1e6 * RUNNING_PRICES["eventbridge_aws_service_events_per_million"]
+        )
+        return {
+            "lambda_invocations": round(invocations),
+            "lambda_gb_seconds": round(seconds * RECONCILER_MEMORY_GB, 1),
+            "sqs_requests": round(sqs),
+            "eventbridge_events": round(events),
+            "api_calls": round(calls),
+            "usd": round(dollars, 4),
+        }
+
+    onboarding = figures(
+        burst["messages_processed"] * scale,
+        burst["reconciler_invocations"] * scale,
+        burst["reconciler_seconds"] * scale,
+        burst["cloudtrail_events_routed"] * scale,
+        sum(burst["api_calls"].values()) * scale,
+    )
+    rest_messages = per * SWEEPS_A_MONTH
+    at_rest = figures(
+        rest_messages,
+        rest_messages / messages_per_invocation,
+        rest_messages * seconds_per_message,
+        0,
+        per
+        * SWEEPS_A_MONTH
+        * (steady["reads_per_compliant_cluster"] + steady["writes_per_compliant_cluster"]),
+    )
+    return {
+        "per_clusters": per,
+        "onboarding": onboarding,
+        "a_month_at_rest": at_rest,
+        "prices": RUNNING_PRICES,
+    }
+
+
 def bench_cold_start(runs: int = 7) -> dict:
     spec = importlib.util.spec_from_file_location("check_build", ROOT / "scripts" / "check_build.py")
     check_build = importlib.util.module_from_spec(spec)
@@ -220,6 +284,7 @@ def main() -> int:
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         results[name] = bench()
+    results["running_cost"] = running_cost(results["burst"], results["steady_state"])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     b, s, f, c = (

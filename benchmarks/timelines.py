@@ -271,7 +271,6 @@ def bench_burst(count: int = 200, within_seconds: float = 3.0) -> dict:
         # taken once the clock has stopped.
         cloud.wait_until(lambda: onboarded(cloud, names), 600, interval=0.5)
         wall = time.monotonic() - start
-        verdicts = Counter(cluster_row(api, settings, name, cloud.region).verdict for name in names)
         sqs = cloud.client("sqs")
         queue = cloud.stack.output("ReconcileQueueUrl")
         counts = (
@@ -285,6 +284,8 @@ def bench_burst(count: int = 200, within_seconds: float = 3.0) -> dict:
             return all(found[name] == "0" for name in counts)
 
         cloud.wait_until(drained, 120, interval=0.5)
+        calls = api_calls(cloud)  # the controller's, before status's own reads below
+        verdicts = Counter(cluster_row(api, settings, name, cloud.region).verdict for name in names)
         dead = int(
             sqs.get_queue_attributes(
                 QueueUrl=cloud.stack.output("DeadLetterQueueUrl"),
@@ -304,6 +305,10 @@ def bench_burst(count: int = 200, within_seconds: float = 3.0) -> dict:
             "concurrency_cap": cloud.controller.pollers,
             "max_concurrent_invocations": stats["max_in_flight"],
             "messages_processed": stats["messages"],
+            "reconciler_invocations": stats["batches"],
+            "reconciler_seconds": round(stats["invocation_seconds"], 1),
+            "cloudtrail_events_routed": stats["events"],
+            "api_calls": calls,
             "messages_per_onboarded_cluster": round(stats["messages"] / count, 2),
             "echoes_dropped_per_cluster": round(sum(echoes.values()) / count, 2),
             "echoes_dropped": dict(echoes),
@@ -315,6 +320,18 @@ def bench_burst(count: int = 200, within_seconds: float = 3.0) -> dict:
         }
     finally:
         cloud.stop()
+
+
+def api_calls(cloud: LocalCloud) -> dict[str, int]:
+    calls: Counter = Counter()
+    for (_, service, operation), count in cloud.gateway.calls.items():
+        if service in ("eks", "logs") and operation not in (
+            "CreateCluster",
+            "PutLogEvents",
+            "CreateLogStream",
+        ):
+            calls[f"{service}:{operation}"] += count
+    return dict(calls)
 
 
 # What onboarding one cluster needs at least, one call each: look (DescribeCluster and

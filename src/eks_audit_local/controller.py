@@ -136,6 +136,8 @@ class Controller:
             "sweeps": 0,
             "in_flight": 0,
             "max_in_flight": 0,
+            "invocation_seconds": 0.0,  # the reconciler's, summed: what Lambda bills as duration
+            "events": 0,  # of its messages, those EventBridge put there (the rest are requests)
         }
         self._lock = threading.Lock()
 
@@ -205,6 +207,7 @@ class Controller:
         with self._lock:  # concurrent invocations, against the event source's MaximumConcurrency
             self.stats["in_flight"] += 1
             self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"])
+        started = time.monotonic()
         try:
             handled, failed = self._deliver(
                 self.queue_url, self.queue_arn, self.reconciler, "eks-audit-ReconcilerFunction", wait_seconds
@@ -214,6 +217,7 @@ class Controller:
                 self.stats["in_flight"] -= 1
         if handled:
             with self._lock:
+                self.stats["invocation_seconds"] += time.monotonic() - started
                 self.stats["batches"] += 1
                 self.stats["messages"] += handled
                 self.stats["failures"] += failed
@@ -239,6 +243,9 @@ class Controller:
         if self.stopping.is_set():  # stopped: they become visible again, unhandled
             self._visible_again(queue_url, messages)
             return 0, 0
+        if module is self.reconciler:
+            with self._lock:
+                self.stats["events"] += sum('"detail-type"' in m.get("Body", "") for m in messages)
         event = {"Records": [to_lambda_record(m, queue_arn, self.region) for m in messages]}
         context = LambdaContext(
             function, aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + INVOCATION_SECONDS
