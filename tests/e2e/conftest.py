@@ -7,6 +7,8 @@ import pytest
 from eks_audit import clients
 from eks_audit_local.server import LocalCloud, Timings
 
+ROLE = "arn:aws:iam::123456789012:role/eks"
+
 
 @pytest.fixture(autouse=True)
 def _isolated_aws_environment():
@@ -28,6 +30,17 @@ def recorded_cloud(**options):
     finally:
         local.stop()
         clients.reset()
+
+
+@contextmanager
+def cloud_with_one_cluster(name: str = "payments"):
+    """A quick local cloud (short timings) with one cluster, onboarded."""
+    from tests.helpers import audit_on
+
+    with recorded_cloud(timings=Timings(creating=0.5, update=0.3, sweep_interval=0)) as local:
+        local.client("eks").create_cluster(name=name, roleArn=ROLE, resourcesVpcConfig={})
+        assert local.wait_until(lambda: audit_on(local, "us-east-1", name), 20)
+        yield local
 
 
 @pytest.fixture(scope="module")

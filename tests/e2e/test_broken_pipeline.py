@@ -9,26 +9,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from eks_audit import clients
 from eks_audit_cli.main import cli
 from eks_audit_local import delivery
 from eks_audit_local.audit_lines import generate
 from eks_audit_local.server import LocalCloud, Timings
-from tests.helpers import audit_on, put_audit_lines
-
-ROLE = "arn:aws:iam::123456789012:role/eks"
+from tests.e2e.conftest import cloud_with_one_cluster
+from tests.helpers import put_audit_lines
 
 
 @pytest.fixture
 def cloud():
-    clients.reset()
-    local = LocalCloud(port=0, timings=Timings(creating=0.5, update=0.3, sweep_interval=0))
-    local.start()
-    local.client("eks").create_cluster(name="payments", roleArn=ROLE, resourcesVpcConfig={})
-    assert local.wait_until(lambda: audit_on(local, "us-east-1", "payments"), 20)
-    yield local
-    local.stop()
-    clients.reset()
+    with cloud_with_one_cluster() as local:
+        yield local
 
 
 def status(cloud):

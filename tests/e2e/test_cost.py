@@ -7,30 +7,22 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from eks_audit import clients
 from eks_audit_cli.main import cli
 from eks_audit_local import pricing_overlay
 from eks_audit_local.audit_lines import generate
-from eks_audit_local.server import ACCOUNT, LocalCloud, Timings
-from tests.helpers import audit_on, put_audit_lines
-
-ROLE = "arn:aws:iam::123456789012:role/eks"
+from eks_audit_local.server import ACCOUNT
+from tests.e2e.conftest import cloud_with_one_cluster
+from tests.helpers import put_audit_lines
 
 
 @pytest.fixture(scope="module")
 def cloud():
-    clients.reset()
-    local = LocalCloud(port=0, timings=Timings(creating=0.5, update=0.3, sweep_interval=0))
-    local.start()
-    local.client("eks").create_cluster(name="payments", roleArn=ROLE, resourcesVpcConfig={})
-    assert local.wait_until(lambda: audit_on(local, "us-east-1", "payments"), 20)
-    lines = [line.text for line in generate(300)]
-    put_audit_lines(local, "us-east-1", "payments", lines)
-    local.sent_bytes = sum(len(text.encode()) for text in lines)
-    assert local.wait_until(lambda: forwarded(local) > 0, 15)
-    yield local
-    local.stop()
-    clients.reset()
+    with cloud_with_one_cluster() as local:
+        lines = [line.text for line in generate(300)]
+        put_audit_lines(local, "us-east-1", "payments", lines)
+        local.sent_bytes = sum(len(text.encode()) for text in lines)
+        assert local.wait_until(lambda: forwarded(local) > 0, 15)
+        yield local
 
 
 def status(cloud, *extra):
