@@ -48,6 +48,7 @@ test: lint template unit
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # three processes, a test file each at a time (its module fixtures, its local cloud, stay in one):
 # the end-to-end tests mostly wait on the local cloud's clocks, so two cores keep three busy

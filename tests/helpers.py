@@ -106,8 +106,8 @@ def packaged_sam_template(bucket: str = "packaged") -> dict:
     """template.yaml as `sam package` leaves it: every function's and layer's code in S3."""
     from samtranslator.yaml_helper import yaml_parse
 
-    from eks_audit_cli.org_template import with_code_in
     from eks_audit_local.template import TEMPLATE
+    from eks_audit_templates.org import with_code_in
 
     return with_code_in(yaml_parse(TEMPLATE.read_text()), bucket)
 

@@ -31,7 +31,7 @@ def template(packaged: Path, output: Path, region: str) -> None:
     """Write PACKAGED (the output of `sam package` of template.yaml) as plain CloudFormation: a
     service-managed StackSet's default execution role accepts no transform."""
     try:
-        from .org_template import member_template
+        from eks_audit_templates.org import member_template
     except ImportError:
         click.echo(
             "eks-audit org template: needs aws-sam-translator (pip install 'eks-audit[org]')", err=True

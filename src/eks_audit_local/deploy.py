@@ -628,3 +628,27 @@ _CREATORS: dict[str, Callable[[Stack, str, dict[str, Any]], None]] = {
     "AWS::Lambda::EventSourceMapping": _played_by_the_controller,
     "AWS::Lambda::Permission": _played_by_the_controller,
 }
+
+
+def register_stack(
+    cloudformation: Any,
+    name: str,
+    outputs: dict[str, str],
+    parameters: dict[str, str],
+    *,
+    update: bool = False,
+) -> str:
+    """A CloudFormation stack record carrying a deployment's outputs and parameters, so that the CLI
+    discovers a local stack exactly as it discovers a real one (DescribeStacks)."""
+    record = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {key: {"Type": "String"} for key in parameters},
+        "Resources": {"Deployed": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    answer = (cloudformation.update_stack if update else cloudformation.create_stack)(
+        StackName=name,
+        TemplateBody=json.dumps(record),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+    return answer["StackId"]

@@ -14,7 +14,7 @@ What AWS does, and the page each behaviour follows:
 
 Our model, not AWS's: automatic deployment runs right after the Organizations call that moves an
 account (AWS starts it asynchronously, in minutes). The member stacks are deployed from the same
-plain-CloudFormation build of template.yaml that AWS receives (eks_audit_cli.org_template), with
+plain-CloudFormation build of template.yaml that AWS receives (eks_audit_templates.org), with
 the code where `sam package` would have put it; the functions themselves run in a process per
 member account, not in Lambda.
 """
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .deploy import Stack, delete, deploy
+from .deploy import Stack, delete, deploy, register_stack
 from .template import SPOKE_TEMPLATE, TEMPLATE
 
 ORG_TEMPLATE = TEMPLATE.with_name("org.yaml")
@@ -173,8 +173,6 @@ class ServiceManagedStackSets:
                 )
 
     def _deploy(self, name: str, p: dict[str, Any], account: str, region: str) -> None:
-        from .server import register_stack
-
         template = self.templates[p["TemplateURL"]]
         parameters = {item["ParameterKey"]: str(item["ParameterValue"]) for item in p.get("Parameters", [])}
         stack_uuid = str(uuid.uuid4())

@@ -36,7 +36,7 @@ from . import (
     trails,
 )
 from .controller import Controller
-from .deploy import Stack, delete, deploy, function_environment, update
+from .deploy import Stack, delete, deploy, function_environment, register_stack, update
 from .gateway import Faults, Gateway
 from .member_process import MemberConfig, MemberController
 from .organization import (
@@ -473,7 +473,7 @@ class LocalCloud:
     def _member_template(self, bucket: str) -> Path:
         from samtranslator.yaml_helper import yaml_parse
 
-        from eks_audit_cli.org_template import translate, with_code_in
+        from eks_audit_templates.org import translate, with_code_in
 
         packaged = with_code_in(yaml_parse(TEMPLATE.read_text()), bucket)
         self._workdir = tempfile.TemporaryDirectory(prefix="eks-audit-org-")
@@ -564,27 +564,3 @@ class LocalCloud:
                     return True
             time.sleep(interval)
         return False
-
-
-def register_stack(
-    cloudformation: Any,
-    name: str,
-    outputs: dict[str, str],
-    parameters: dict[str, str],
-    *,
-    update: bool = False,
-) -> str:
-    """A CloudFormation stack record carrying a deployment's outputs and parameters, so that the CLI
-    discovers a local stack exactly as it discovers a real one (DescribeStacks)."""
-    record = {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Parameters": {key: {"Type": "String"} for key in parameters},
-        "Resources": {"Deployed": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
-    }
-    answer = (cloudformation.update_stack if update else cloudformation.create_stack)(
-        StackName=name,
-        TemplateBody=json.dumps(record),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-    )
-    return answer["StackId"]

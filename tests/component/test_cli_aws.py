@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from eks_audit.delivery import control_record, encode_record
 from eks_audit_cli.main import cli
-from eks_audit_local.server import register_stack
+from eks_audit_local.deploy import register_stack
 from tests.conftest import REGION, create_cluster
 from tests.helpers import crowd_log_group
 

@@ -10,8 +10,8 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from eks_audit_cli.org_template import translate
 from eks_audit_local.template import SPOKE_TEMPLATE, TEMPLATE, Context, load_template
+from eks_audit_templates.org import translate
 from tests.helpers import packaged_sam_template
 
 ACCOUNT = "123456789012"

