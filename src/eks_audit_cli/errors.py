@@ -25,6 +25,20 @@ from .stack import AmbiguousStacks
 
 # ClientError codes that say "this call is not allowed" (a permission, not the credentials)
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"})
+# how AWS ends an AccessDenied that a service control policy caused (IAM's "access denied error
+# messages": "... with an explicit deny in a service control policy")
+SCP_DENIAL = "explicit deny in a service control policy"
+
+
+def denied_by_scp(exc: BaseException) -> bool:
+    """An AWS refusal that a service control policy caused (an organization's guardrail, such as a
+    region deny), as opposed to the caller's own policies."""
+    if not isinstance(exc, ClientError):
+        return False
+    error = exc.response.get("Error", {})
+    return error.get("Code") in DENIED and SCP_DENIAL in str(error.get("Message", ""))
+
+
 CANNOT_RUN = 2
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 CLOSED_PIPE = 141  # 128 + SIGPIPE, as `yes | head` reports it

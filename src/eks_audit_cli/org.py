@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eks_audit.concurrency import in_parallel
 
 from .coverage import Row
-from .errors import is_fatal
+from .errors import SCP_DENIAL, is_fatal
 from .session import Aws
 from .stack import DeployedStack, StackNotFound, find_deployments, find_stack
 
@@ -61,6 +61,8 @@ class AccountCoverage:
     stack_id: str = ""
     rows: list[Row] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # regions whose spoke a service control policy refuses this account: named, not failures
+    denied_by_policy: list[str] = field(default_factory=list)
     has_own_stack: bool = False  # the management account, deployed with its own sam deploy
 
     @property
@@ -75,6 +77,7 @@ class AccountCoverage:
             "reason": self.reason,
             "stack_id": self.stack_id,
             "problems": self.problems,
+            "denied_by_policy": self.denied_by_policy,
             "summary": dict(Counter(row.verdict for row in self.rows)),
             "clusters": [row.to_dict() for row in self.rows],
         }
@@ -103,7 +106,7 @@ def judge_accounts(
                     "not in the OUs of the member StackSet: move it into one, or add its OU to OrganizationalUnitIds",
                 )
             )
-        elif instance.detailed == "FAILED" or instance.status == "INOPERABLE":
+        elif failed(instance):
             reason = f"stack instance {instance.status}/{instance.detailed}"
             judged.append(
                 AccountCoverage(
@@ -127,6 +130,33 @@ def judge_accounts(
         else:
             judged.append(AccountCoverage(account.id, account.name, "current", stack_id=instance.stack_id))
     return judged
+
+
+def failed(instance: InstanceSummary) -> bool:
+    return instance.detailed == "FAILED" or instance.status == "INOPERABLE"
+
+
+def judge_spokes(
+    coverages: list[AccountCoverage], instances: Iterable[InstanceSummary], stack_set: str
+) -> None:
+    """Each failed instance of the spokes' StackSet, named on its account with StackSets' own
+    StatusReason and what to do (pure: adds to the coverages). A region a service control policy
+    denies the account is listed as denied by policy: the organization chose it, it is no failure."""
+    by_account = {coverage.account: coverage for coverage in coverages}
+    for instance in sorted(instances, key=lambda i: (i.account, i.region)):
+        coverage = by_account.get(instance.account)
+        if coverage is None or coverage.stack == "suspended" or not failed(instance):
+            continue
+        reason = instance.reason or "StackSets gave no reason"
+        if SCP_DENIAL in reason:
+            coverage.denied_by_policy.append(instance.region)
+            continue
+        coverage.problems.append(
+            f"{instance.region}: spoke stack instance {instance.status}/{instance.detailed}: {reason}; "
+            f"once the cause is fixed, StackSets retries it on the next operation of {stack_set} "
+            f"(or: aws cloudformation update-stack-instances --stack-set-name {stack_set} "
+            f"--deployment-targets Accounts={instance.account} --regions {instance.region})"
+        )
 
 
 def not_covered(coverage: AccountCoverage) -> bool:
@@ -158,6 +188,10 @@ class OrgStack:
     @property
     def member_stack_set(self) -> str:
         return self.outputs["MemberStackSetName"]
+
+    @property
+    def spoke_stack_set(self) -> str | None:
+        return self.outputs.get("SpokeStackSetName") or None
 
     @property
     def name_prefix(self) -> str:
@@ -207,10 +241,13 @@ def org_coverage(aws: Aws, org_stack_name: str, region: str) -> tuple[OrgStack, 
     org_stack = find_org_stack(aws, org_stack_name, region)
     organizations = aws.client("organizations", region)
     management = organizations.describe_organization()["Organization"]["MasterAccountId"]
-    instances = list_instances(
-        aws.client("cloudformation", region), org_stack.member_stack_set, org_stack.call_as
-    )
-    return org_stack, judge_accounts(list_accounts(organizations), management, instances, region)
+    cloudformation = aws.client("cloudformation", region)
+    instances = list_instances(cloudformation, org_stack.member_stack_set, org_stack.call_as)
+    coverages = judge_accounts(list_accounts(organizations), management, instances, region)
+    if org_stack.spoke_stack_set:
+        spokes = list_instances(cloudformation, org_stack.spoke_stack_set, org_stack.call_as)
+        judge_spokes(coverages, spokes, org_stack.spoke_stack_set)
+    return org_stack, coverages
 
 
 def no_org_stack(command: str, org_stack_name: str, region: str) -> str:

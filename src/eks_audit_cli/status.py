@@ -16,7 +16,7 @@ from eks_audit.sweep import list_cluster_names
 from . import aws_features, cost, delivery_health, event_path, pipeline_parts, prices
 from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, columns, render_table, with_delivery
-from .errors import CANNOT_RUN, is_fatal
+from .errors import CANNOT_RUN, denied_by_scp, is_fatal
 from .options import global_options, home_region_option, stack_name_option
 from .org import (
     DEFAULT_ORG_STACK_NAME,
@@ -46,6 +46,7 @@ class RegionStatus:
     event_path: event_path.EventPath | None = None
     features: list[aws_features.Finding] = field(default_factory=list)
     prices: prices.Prices | None = None  # when the cost figures were asked for
+    denied_by_policy: str | None = None  # a service control policy refuses the region: AWS's words
 
     def add_problem(self, problem: str) -> None:
         self.problem = f"{self.problem}; {problem}" if self.problem else problem
@@ -67,6 +68,9 @@ def region_status(
     except Exception as exc:  # one unreachable region must not hide the others ...
         if is_fatal(exc):  # ... but no credentials or no network is one problem, said once
             raise
+        if denied_by_scp(exc):  # the organization forbids the region: nothing to cover, no fault
+            result.denied_by_policy = str(exc)
+            return result
         result.problem = f"cannot list clusters: {exc}"
         return result
     if not clusters:
@@ -377,10 +381,11 @@ def command(
                             "problem": r.problem,
                             "pipeline": r.pipeline,
                             "event_path": r.event_path.to_dict() if r.event_path else None,
+                            "denied_by_policy": r.denied_by_policy,
                             "clusters": [row.to_dict() for row in r.rows],
                         }
                         for r in results
-                        if r.rows or r.problem
+                        if r.rows or r.problem or r.denied_by_policy
                     ],
                     "event_paths": [r.event_path.to_dict() for r in results if r.event_path],
                     "aws_features": [f.to_dict() for r in results for f in r.features],
@@ -401,6 +406,11 @@ def command(
             f"{counted(len(rows), 'cluster')}: "
             + (", ".join(f"{n} {v}" for v, n in sorted(summary.items())) or "none")
         )
+        for r in results:
+            if r.denied_by_policy:
+                click.echo(
+                    f"{r.region}: denied by policy (a service control policy refuses this account the region)"
+                )
         for line in cost_lines(results, window):
             click.echo(line)
         if any(r.event_path for r in results):
@@ -465,6 +475,8 @@ def org_status(
                     )
             for problem in coverage.problems:
                 click.echo(f"  {coverage.account}: {problem}", err=True)
+            for denied in coverage.denied_by_policy:
+                click.echo(f"  {coverage.account}: {denied}: denied by policy (a service control policy)")
         uncovered = [c for c in coverages if not c.deployed and not c.has_own_stack]
         if uncovered:
             click.echo("not covered:")

@@ -90,6 +90,18 @@ def test_the_stack_sets_are_service_managed_with_automatic_deployment_to_the_ous
     assert ORG["Resources"]["SpokeStackSet"]["DependsOn"] == "MemberStackSet"
 
 
+@pytest.mark.parametrize("name", ["MemberStackSet", "SpokeStackSet"])
+def test_one_failing_account_or_region_stops_no_other(name):
+    """API_StackSetOperationPreferences: a Region's operation stops once its failures exceed the
+    tolerance, and a stopped Region stops the Regions after it; with STRICT mode the concurrency is at
+    most the tolerance + 1. Every failure tolerated, SOFT mode: all are attempted, many at once."""
+    preferences = stack_set(name)["OperationPreferences"]
+    assert preferences["FailureTolerancePercentage"] == 100
+    assert preferences["ConcurrencyMode"] == "SOFT_FAILURE_TOLERANCE"
+    assert preferences["MaxConcurrentPercentage"] == 100
+    assert preferences["RegionConcurrencyType"] == "PARALLEL"
+
+
 def test_the_member_template_url_is_where_make_org_package_writes_it():
     makefile = (ROOT / "Makefile").read_text()
     written = re.search(r"eks-audit org template \S+ --output (\S+)", makefile).group(1)

@@ -9,6 +9,7 @@ from eks_audit_cli.org import (
     InstanceSummary,
     OrgAccount,
     judge_accounts,
+    judge_spokes,
     not_covered,
     org_ok,
 )
@@ -124,3 +125,60 @@ def test_org_template_refuses_anything_but_template_yamls_packaged_form(tmp_path
     result = CliRunner().invoke(cli, ["org", "template", str(source), "--output", str(output)])
     assert result.exit_code == 2 and said in result.output and "Traceback" not in result.output
     assert not output.exists()
+
+
+# StatusReason as StackSets reports an SCP's refusal: AWS's AccessDenied wording for a service
+# control policy (IAM's access-denied messages), inside the stack's failure
+SCP_REASON = (
+    "ResourceLogicalId:AuditBucket, ResourceType:AWS::S3::Bucket, ResourceStatusReason:User: "
+    "arn:aws:sts::333333333333:assumed-role/stacksets-exec-abc/x is not authorized to perform: "
+    "s3:CreateBucket with an explicit deny in a service control policy."
+)
+
+
+def test_every_failed_spoke_instance_is_named_by_account_and_region_with_what_to_do():
+    coverage = judged(
+        InstanceSummary("222222222222", HOME, "CURRENT", "SUCCEEDED"),
+        InstanceSummary("333333333333", HOME, "CURRENT", "SUCCEEDED"),
+    )
+    coverages = list(coverage.values())
+    judge_spokes(
+        coverages,
+        [
+            InstanceSummary("222222222222", "eu-west-1", "CURRENT", "SUCCEEDED"),
+            InstanceSummary(
+                "333333333333", "eu-west-1", "OUTDATED", "FAILED", "Resource handler returned: boom"
+            ),
+            InstanceSummary("333333333333", "ap-south-1", "INOPERABLE", "SUCCEEDED"),
+        ],
+        "org-spokes",
+    )
+    assert coverage["222222222222"].problems == []
+    ap, eu = coverage["333333333333"].problems  # by region
+    assert eu.startswith("eu-west-1: spoke stack instance OUTDATED/FAILED: Resource handler returned: boom")
+    assert "--stack-set-name org-spokes" in eu and "--regions eu-west-1" in eu
+    assert ap.startswith("ap-south-1: spoke stack instance INOPERABLE/SUCCEEDED: StackSets gave no reason")
+    assert not org_ok(coverages, lambda row: False)
+
+
+def test_a_region_a_service_control_policy_denies_is_named_not_failed():
+    coverage = judged(
+        InstanceSummary("222222222222", HOME, "CURRENT", "SUCCEEDED"),
+        InstanceSummary("333333333333", HOME, "CURRENT", "SUCCEEDED"),
+    )
+    coverages = [c for c in coverage.values() if c.account != MANAGEMENT]
+    judge_spokes(
+        coverages, [InstanceSummary("333333333333", "eu-west-1", "OUTDATED", "FAILED", SCP_REASON)], "s"
+    )
+    assert coverage["333333333333"].denied_by_policy == ["eu-west-1"]
+    assert coverage["333333333333"].problems == []
+    assert org_ok(coverages, lambda row: False)
+
+
+def test_a_suspended_accounts_spokes_are_no_failures():
+    accounts = [OrgAccount(MANAGEMENT, "management"), OrgAccount("333333333333", "gone", "SUSPENDED")]
+    coverage = judged(accounts=accounts)
+    judge_spokes(
+        list(coverage.values()), [InstanceSummary("333333333333", "eu-west-1", "INOPERABLE", "FAILED")], "s"
+    )
+    assert coverage["333333333333"].problems == [] and coverage["333333333333"].stack == "suspended"
