@@ -133,7 +133,9 @@ def judge_accounts(
 
 
 def failed(instance: InstanceSummary) -> bool:
-    return instance.detailed == "FAILED" or instance.status == "INOPERABLE"
+    """Failed, inoperable, or never attempted because the operation's failure tolerance was
+    exceeded (CANCELLED, API_StackInstanceComprehensiveStatus)."""
+    return instance.detailed in ("FAILED", "CANCELLED") or instance.status == "INOPERABLE"
 
 
 def judge_spokes(

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote
 
 from eks_audit.regions import known_regions
 
-from . import features_overlay, iam_overlay, pricing_overlay
+from . import features_overlay, iam_overlay, pricing_overlay, scp_overlay
 from .quotas_overlay import Quotas, answer_service_quotas
 
 _CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d+/([a-z0-9-]+)/([a-z0-9-]+)/")
@@ -177,6 +177,27 @@ def _json_answer(start_response: Callable, status: int, document: dict[str, Any]
     return [payload]
 
 
+def _denied(start_response: Callable, environ: dict[str, Any], service: str, message: str) -> list[bytes]:
+    """AccessDenied as each protocol says it: AccessDeniedException in the JSON ones, AccessDenied in
+    S3's and the query protocols' XML (scp_overlay.py)."""
+    if "json" in environ.get("CONTENT_TYPE", "") or service in ("eks",):
+        payload = json.dumps(
+            {"__type": "AccessDeniedException", "message": message, "Message": message}
+        ).encode()
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "AccessDeniedException")]
+    elif service == "s3":
+        payload = f"<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>".encode()
+        headers = [("Content-Type", "application/xml")]
+    else:
+        payload = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    start_response("403 Forbidden", [*headers, ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
 class Gateway:
     """WSGI middleware: faults first, then moto, then CloudTrail."""
 
@@ -225,6 +246,10 @@ class Gateway:
                 return [payload]
         if call is not None and call.region not in known_regions() and call.region != "aws-global":
             return _unknown_region(start_response, environ, call.region)
+        if call is not None and (
+            denied := scp_overlay.refusal(account, call.region, f"{call.service}:{call.operation or '*'}")
+        ):
+            return _denied(start_response, environ, call.service, denied)
         if call is not None and call.service == "iam" and (simulated := iam_overlay.answer_simulation(body)):
             start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(simulated)))])
             return [simulated]

@@ -98,6 +98,7 @@ class Instance:
     stack: Stack | None = None
     stack_id: str = ""
     failure: str | None = None
+    cancelled: bool = False  # not attempted: the operation's failure tolerance was exceeded
 
 
 @dataclass
@@ -138,7 +139,8 @@ class ServiceManagedStackSets:
         self.stack_sets[name] = p
         self.home_regions[name] = stack.context.region
         stack.context.refs[logical_id] = name
-        self.sync(name)
+        with self._lock:  # the stack's own operation: its OperationPreferences apply
+            self._sync(name, preferences=p.get("OperationPreferences") or {})
 
     def sync(self, name: str | None = None) -> None:
         """Bring each StackSet's instances to its targets: deploy to the accounts now in its OUs,
@@ -147,7 +149,9 @@ class ServiceManagedStackSets:
             for set_name in [name] if name else list(self.stack_sets):
                 self._sync(set_name)
 
-    def _sync(self, name: str) -> None:
+    def _sync(self, name: str, preferences: dict[str, Any] | None = None) -> None:
+        """`preferences`: an operation of the stack (create, update) with its OperationPreferences;
+        None: automatic deployment, to which "StackSetOperationPreferences don't apply"."""
         p = self.stack_sets[name]
         organizations = self.management_clients("organizations", "us-east-1")
         cloudformation = self.management_clients("cloudformation", self.home_regions[name])
@@ -158,10 +162,21 @@ class ServiceManagedStackSets:
             cloudformation.create_stack_instances(
                 StackSetName=name, DeploymentTargets={"OrganizationalUnitIds": ou_ids}, Regions=regions
             )
-            for account in wanted:
-                for region in regions:
-                    if (name, account, region) not in self.instances:
-                        self._deploy(name, p, account, region)
+            tolerance = failure_tolerance(preferences, len(wanted))
+            stopped = False
+            for (
+                region
+            ) in regions:  # a region stopped stops the ones after it (API_StackSetOperationPreferences)
+                failures = 0
+                for account in wanted:
+                    if (name, account, region) in self.instances:
+                        continue
+                    if stopped:
+                        self._cancel(name, account, region)
+                        continue
+                    if self._deploy(name, p, account, region) is not None:
+                        failures += 1
+                        stopped = failures > tolerance
             auto = p.get("AutoDeployment", {})
             if not _true(auto.get("Enabled")):
                 continue
@@ -172,7 +187,13 @@ class ServiceManagedStackSets:
                     StackSetName=name, Accounts=[key[1]], Regions=[key[2]], RetainStacks=False
                 )
 
-    def _deploy(self, name: str, p: dict[str, Any], account: str, region: str) -> None:
+    def _cancel(self, name: str, account: str, region: str) -> None:
+        instance = Instance(name, account, region, cancelled=True)
+        self.instances[(name, account, region)] = instance
+        INSTANCE_STATES[(self.set_ids[name], account, region)] = instance_state(instance)
+
+    def _deploy(self, name: str, p: dict[str, Any], account: str, region: str) -> str | None:
+        """Deploy one instance; its failure (None: deployed)."""
         template = self.templates[p["TemplateURL"]]
         parameters = {item["ParameterKey"]: str(item["ParameterValue"]) for item in p.get("Parameters", [])}
         stack_uuid = str(uuid.uuid4())
@@ -200,6 +221,7 @@ class ServiceManagedStackSets:
         INSTANCE_STATES[(self.set_ids[name], account, region)] = instance_state(instance)
         if instance.failure is None:
             self.on_deployed(instance)
+        return instance.failure
 
     def _remove(self, key: tuple[str, str, str], retain_stack: bool) -> None:
         instance = self.instances.pop(key)
@@ -211,6 +233,17 @@ class ServiceManagedStackSets:
                 self.clients_in(key[1])("cloudformation", key[2]).delete_stack(StackName=instance.stack_id)
 
 
+def failure_tolerance(preferences: dict[str, Any] | None, accounts: int) -> float:
+    """How many accounts of a region may fail before the operation stops there: FailureToleranceCount,
+    or FailureTolerancePercentage of the accounts rounded down (API_StackSetOperationPreferences),
+    0 by default; no limit for automatic deployments (`preferences` None)."""
+    if preferences is None:
+        return float("inf")
+    if "FailureToleranceCount" in preferences:
+        return int(preferences["FailureToleranceCount"])
+    return int(int(preferences.get("FailureTolerancePercentage", 0)) * accounts / 100)
+
+
 def _true(value: Any) -> bool:
     """A template's boolean, which a parameter gives as the string "true" or "false"."""
     return str(value).lower() == "true"
@@ -219,6 +252,13 @@ def _true(value: Any) -> bool:
 def instance_state(instance: Instance) -> dict[str, Any]:
     """A stack instance as ListStackInstances shows it (API_StackInstanceSummary): CURRENT and
     SUCCEEDED once deployed; a failed deployment is OUTDATED and FAILED, with the reason."""
+    if instance.cancelled:  # as StackSets reports the instances it did not attempt
+        return {
+            "StackId": "",
+            "Status": "OUTDATED",
+            "DetailedStatus": "CANCELLED",
+            "StatusReason": "Cancelled since failure tolerance has exceeded",
+        }
     if instance.failure is None:
         return {"StackId": instance.stack_id, "Status": "CURRENT", "DetailedStatus": "SUCCEEDED"}
     return {"StackId": "", "Status": "OUTDATED", "DetailedStatus": "FAILED", "StatusReason": instance.failure}

@@ -32,6 +32,7 @@ from . import (
     organization,
     pricing_overlay,
     regions_overlay,
+    scp_overlay,
     sns_overlay,
     trails,
 )
@@ -108,6 +109,9 @@ class LocalCloud:
     # N > 0: an AWS Organization of a management account and N member accounts in one OU, with
     # org.yaml deployed from the management account (organization.py) instead of template.yaml
     organization: int = 0
+    # member index -> the only regions an SCP attached to that account allows it (the shape of AWS's
+    # region-deny example, scp_overlay.py), attached before org.yaml is deployed
+    allowed_regions: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     endpoint: str = ""
     stack: Stack | None = None
@@ -246,6 +250,7 @@ class LocalCloud:
         sns_overlay.DROPPED.clear()
         features_overlay.reset()
         pricing_overlay.reset()
+        scp_overlay.configure(None)
 
     def _set_environment(self) -> None:
         """The controller runs in this process and reaches the local cloud like any client."""
@@ -417,6 +422,9 @@ class LocalCloud:
         self.quotas.enforcing = False  # the deploy is CloudFormation's, not emulated here
         try:
             self.org = create_organization(self.client("organizations"), self.organization)
+            scp_overlay.configure(self.org.management)
+            for index, allowed in self.allowed_regions.items():
+                self.deny_regions(self.org.members[index], allowed)
             trails.make_organization_trail(self.org.management, self.region)
             self.gateway.account = self.org.management
             artifacts = deploy(
@@ -551,6 +559,19 @@ class LocalCloud:
                 delivery.flush(only_due=True)
 
     # -- helpers for scenarios and tests --------------------------------------------------------
+
+    def deny_regions(self, account: str, allowed: tuple[str, ...]) -> str:
+        """Attach to `account` an SCP that denies every region but `allowed` (AWS's example shape);
+        returns the policy's ID."""
+        organizations = self.client("organizations")
+        policy = organizations.create_policy(
+            Name=f"region-deny-{account}",
+            Description="Deny access to AWS based on the requested AWS Region",
+            Type="SERVICE_CONTROL_POLICY",
+            Content=scp_overlay.region_deny_policy(allowed),
+        )["Policy"]["PolicySummary"]["Id"]
+        organizations.attach_policy(PolicyId=policy, TargetId=account)
+        return policy
 
     def break_delivery(self, stream_arn: str, broken: bool = True) -> None:
         """Make a stream's deliveries fail (as a refusing role or bucket would), or work again."""
