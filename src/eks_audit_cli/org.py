@@ -33,6 +33,12 @@ MANAGEMENT_REASON = (
 )
 
 
+# Organizations' account states (ListAccounts' State, or the older Status): closed or closing
+# accounts and suspended ones are listed as such, never as failures
+CLOSING = frozenset({"PENDING_CLOSURE", "CLOSED"})
+INACTIVE = frozenset({"suspended", "closed"})
+
+
 @dataclass(frozen=True)
 class OrgAccount:
     id: str
@@ -56,7 +62,7 @@ class InstanceSummary:
 class AccountCoverage:
     account: str
     name: str
-    stack: str  # current | failed | outdated | not targeted | management | suspended
+    stack: str  # current | failed | outdated | not targeted | management | suspended | closed
     reason: str = ""
     stack_id: str = ""
     rows: list[Row] = field(default_factory=list)
@@ -91,7 +97,8 @@ def judge_accounts(
     judged = []
     for account in sorted(accounts, key=lambda a: (a.id != management, a.name, a.id)):
         if account.status != "ACTIVE":
-            judged.append(AccountCoverage(account.id, account.name, "suspended", f"account {account.status}"))
+            state = "closed" if account.status in CLOSING else "suspended"
+            judged.append(AccountCoverage(account.id, account.name, state, f"account {account.status}"))
             continue
         if account.id == management:
             judged.append(AccountCoverage(account.id, account.name, "management", MANAGEMENT_REASON))
@@ -104,6 +111,12 @@ def judge_accounts(
                     account.name,
                     "not targeted",
                     "not in the OUs of the member StackSet: move it into one, or add its OU to OrganizationalUnitIds",
+                )
+            )
+        elif instance.detailed == "SKIPPED_SUSPENDED_ACCOUNT":  # StackSets skipped it: not a failure
+            judged.append(
+                AccountCoverage(
+                    account.id, account.name, "suspended", "StackSets skipped it: account suspended"
                 )
             )
         elif failed(instance):
@@ -147,7 +160,7 @@ def judge_spokes(
     by_account = {coverage.account: coverage for coverage in coverages}
     for instance in sorted(instances, key=lambda i: (i.account, i.region)):
         coverage = by_account.get(instance.account)
-        if coverage is None or coverage.stack == "suspended" or not failed(instance):
+        if coverage is None or coverage.stack in INACTIVE or not failed(instance):
             continue
         reason = instance.reason or "StackSets gave no reason"
         if SCP_DENIAL in reason:
@@ -168,7 +181,7 @@ def not_covered(coverage: AccountCoverage) -> bool:
         return False
     if coverage.stack == "management":
         return bool(coverage.rows)  # its clusters, listed with the caller's own credentials
-    return coverage.stack != "suspended"
+    return coverage.stack not in INACTIVE
 
 
 def org_ok(coverages: list[AccountCoverage], attention: Callable[[Row], bool]) -> bool:
@@ -215,7 +228,9 @@ def list_accounts(organizations: Any) -> list[OrgAccount]:
     accounts = []
     for page in organizations.get_paginator("list_accounts").paginate():
         accounts += [
-            OrgAccount(a["Id"], a.get("Name", ""), a.get("Status", "ACTIVE")) for a in page["Accounts"]
+            # State is the newer field (it alone says CLOSED); Status the older one
+            OrgAccount(a["Id"], a.get("Name", ""), a.get("State") or a.get("Status", "ACTIVE"))
+            for a in page["Accounts"]
         ]
     return accounts
 

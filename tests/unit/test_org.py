@@ -10,6 +10,7 @@ from eks_audit_cli.org import (
     OrgAccount,
     judge_accounts,
     judge_spokes,
+    list_accounts,
     not_covered,
     org_ok,
 )
@@ -182,3 +183,39 @@ def test_a_suspended_accounts_spokes_are_no_failures():
         list(coverage.values()), [InstanceSummary("333333333333", "eu-west-1", "INOPERABLE", "FAILED")], "s"
     )
     assert coverage["333333333333"].problems == [] and coverage["333333333333"].stack == "suspended"
+
+
+@pytest.mark.parametrize(
+    ("state", "shown"), [("PENDING_CLOSURE", "closed"), ("CLOSED", "closed"), ("SUSPENDED", "suspended")]
+)
+def test_closed_and_suspended_accounts_are_listed_as_such_never_as_failures(state, shown):
+    accounts = [OrgAccount(MANAGEMENT, "management"), OrgAccount("333333333333", "old", state)]
+    coverage = judged(
+        InstanceSummary("333333333333", HOME, "OUTDATED", "FAILED", "whatever"), accounts=accounts
+    )
+    assert coverage["333333333333"].stack == shown and coverage["333333333333"].reason == f"account {state}"
+    assert not not_covered(coverage["333333333333"])
+
+
+def test_an_instance_stacksets_skipped_for_a_suspended_account_is_no_failure():
+    coverage = judged(InstanceSummary("333333333333", HOME, "OUTDATED", "SKIPPED_SUSPENDED_ACCOUNT"))
+    assert coverage["333333333333"].stack == "suspended"
+    assert not not_covered(coverage["333333333333"])
+
+
+def test_the_accounts_state_is_read_before_its_older_status():
+    class Organizations:
+        def get_paginator(self, name):
+            return self
+
+        def paginate(self):
+            return [
+                {
+                    "Accounts": [
+                        {"Id": "1", "Name": "a", "Status": "SUSPENDED", "State": "CLOSED"},
+                        {"Id": "2", "Name": "b", "Status": "ACTIVE"},
+                    ]
+                }
+            ]
+
+    assert [a.status for a in list_accounts(Organizations())] == ["CLOSED", "ACTIVE"]
