@@ -148,23 +148,42 @@ def _error_body(service: str, code: str, message: str) -> tuple[dict[str, str], 
 HTTP_STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 409: "409 Conflict"}
 
 
+def _forbidden(
+    start_response: Callable,
+    json_protocol: bool,
+    json_code: str,
+    xml_code: str,
+    message: str,
+    s3: bool = False,
+) -> list[bytes]:
+    """A 403 as each protocol says it: `json_code` in the JSON ones, `xml_code` in S3's and the
+    query protocols' XML."""
+    if json_protocol:
+        payload = json.dumps({"__type": json_code, "message": message, "Message": message}).encode()
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", json_code)]
+    elif s3:
+        payload = f"<Error><Code>{xml_code}</Code><Message>{message}</Message></Error>".encode()
+        headers = [("Content-Type", "application/xml")]
+    else:
+        payload = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{xml_code}</Code>"
+            f"<Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    start_response("403 Forbidden", [*headers, ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
 def _unknown_region(start_response: Callable, environ: dict[str, Any], region: str) -> list[bytes]:
     """What AWS answers a request signed for a region it does not have: 403, "Credential should be
     scoped to a valid region, not '<region>'." (SignatureDoesNotMatch in the query protocols,
     InvalidSignatureException in the JSON ones: as reported in aws/aws-sdk-php#732 and
     aws/aws-sdk-js-v3#5576); moto answers a 500."""
     message = f"Credential should be scoped to a valid region, not '{region}'."
-    if "json" in environ.get("CONTENT_TYPE", ""):
-        payload = json.dumps({"__type": "InvalidSignatureException", "message": message}).encode()
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "InvalidSignatureException")]
-    else:
-        payload = (
-            "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>"
-            f"<Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-        ).encode()
-        headers = [("Content-Type", "text/xml")]
-    start_response("403 Forbidden", [*headers, ("Content-Length", str(len(payload)))])
-    return [payload]
+    json_protocol = "json" in environ.get("CONTENT_TYPE", "")
+    return _forbidden(
+        start_response, json_protocol, "InvalidSignatureException", "SignatureDoesNotMatch", message
+    )
 
 
 def _json_answer(start_response: Callable, status: int, document: dict[str, Any]) -> list[bytes]:
@@ -178,24 +197,11 @@ def _json_answer(start_response: Callable, status: int, document: dict[str, Any]
 
 
 def _denied(start_response: Callable, environ: dict[str, Any], service: str, message: str) -> list[bytes]:
-    """AccessDenied as each protocol says it: AccessDeniedException in the JSON ones, AccessDenied in
-    S3's and the query protocols' XML (scp_overlay.py)."""
-    if "json" in environ.get("CONTENT_TYPE", "") or service in ("eks",):
-        payload = json.dumps(
-            {"__type": "AccessDeniedException", "message": message, "Message": message}
-        ).encode()
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "AccessDeniedException")]
-    elif service == "s3":
-        payload = f"<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>".encode()
-        headers = [("Content-Type", "application/xml")]
-    else:
-        payload = (
-            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
-            f"<Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-        ).encode()
-        headers = [("Content-Type", "text/xml")]
-    start_response("403 Forbidden", [*headers, ("Content-Length", str(len(payload)))])
-    return [payload]
+    """AccessDenied, as an SCP's refusal reads in each protocol (scp_overlay.py)."""
+    json_protocol = "json" in environ.get("CONTENT_TYPE", "") or service == "eks"  # EKS: rest-json
+    return _forbidden(
+        start_response, json_protocol, "AccessDeniedException", "AccessDenied", message, service == "s3"
+    )
 
 
 class Gateway:
