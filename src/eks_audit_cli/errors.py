@@ -28,6 +28,11 @@ DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperat
 # how AWS ends an AccessDenied that a service control policy caused (IAM's "access denied error
 # messages": "... with an explicit deny in a service control policy")
 SCP_DENIAL = "explicit deny in a service control policy"
+SCP_NO_ALLOW = "because no service control policy allows"  # an allow-list SCP's implicit deny
+
+
+def scp_refusal(text: str) -> bool:
+    return SCP_DENIAL in text or SCP_NO_ALLOW in text
 
 
 def denied_by_scp(exc: BaseException) -> bool:
@@ -36,7 +41,7 @@ def denied_by_scp(exc: BaseException) -> bool:
     if not isinstance(exc, ClientError):
         return False
     error = exc.response.get("Error", {})
-    return error.get("Code") in DENIED and SCP_DENIAL in str(error.get("Message", ""))
+    return error.get("Code") in DENIED and scp_refusal(str(error.get("Message", "")))
 
 
 CANNOT_RUN = 2

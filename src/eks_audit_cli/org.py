@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eks_audit.concurrency import in_parallel
 
 from .coverage import Row
-from .errors import SCP_DENIAL, is_fatal
+from .errors import is_fatal, scp_refusal
 from .session import Aws
 from .stack import DeployedStack, StackNotFound, find_deployments, find_stack
 
@@ -36,7 +36,7 @@ MANAGEMENT_REASON = (
 # Organizations' account states (ListAccounts' State, or the older Status): closed or closing
 # accounts and suspended ones are listed as such, never as failures
 CLOSING = frozenset({"PENDING_CLOSURE", "CLOSED"})
-INACTIVE = frozenset({"suspended", "closed"})
+INACTIVE = frozenset({"suspended", "closed", "pending activation"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ class AccountCoverage:
     problems: list[str] = field(default_factory=list)
     # regions whose spoke a service control policy refuses this account: named, not failures
     denied_by_policy: list[str] = field(default_factory=list)
+    denied_reasons: dict[str, str] = field(default_factory=dict)  # region -> StackSets' StatusReason
     has_own_stack: bool = False  # the management account, deployed with its own sam deploy
 
     @property
@@ -84,6 +85,7 @@ class AccountCoverage:
             "stack_id": self.stack_id,
             "problems": self.problems,
             "denied_by_policy": self.denied_by_policy,
+            "denied_reasons": self.denied_reasons,
             "summary": dict(Counter(row.verdict for row in self.rows)),
             "clusters": [row.to_dict() for row in self.rows],
         }
@@ -97,7 +99,9 @@ def judge_accounts(
     judged = []
     for account in sorted(accounts, key=lambda a: (a.id != management, a.name, a.id)):
         if account.status != "ACTIVE":
-            state = "closed" if account.status in CLOSING else "suspended"
+            state = {"PENDING_ACTIVATION": "pending activation"}.get(
+                account.status, "closed" if account.status in CLOSING else "suspended"
+            )
             judged.append(AccountCoverage(account.id, account.name, state, f"account {account.status}"))
             continue
         if account.id == management:
@@ -163,8 +167,9 @@ def judge_spokes(
         if coverage is None or coverage.stack in INACTIVE or not failed(instance):
             continue
         reason = instance.reason or "StackSets gave no reason"
-        if SCP_DENIAL in reason:
+        if scp_refusal(reason):  # named with AWS's reason: a region deny, or another guardrail
             coverage.denied_by_policy.append(instance.region)
+            coverage.denied_reasons[instance.region] = reason
             continue
         coverage.problems.append(
             f"{instance.region}: spoke stack instance {instance.status}/{instance.detailed}: {reason}; "

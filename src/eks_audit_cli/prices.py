@@ -134,6 +134,6 @@ def read_prices(pricing_client: Callable[[str], Any], partition: str, region: st
         return table_prices(region, f"the Price List API answered {error_code(exc)} (pricing:GetProducts)")
     except BotoCoreError as exc:
         return table_prices(region, f"the Price List API could not be reached ({exc})")
-    except PriceFormatError as exc:
+    except (PriceFormatError, ValueError) as exc:  # ValueError: a document that is not JSON
         return table_prices(region, f"the Price List API's answer was not usable: {exc}")
     return Prices(region, **found, source=f"AWS Price List API ({api_region})")

@@ -476,7 +476,10 @@ def org_status(
             for problem in coverage.problems:
                 click.echo(f"  {coverage.account}: {problem}", err=True)
             for denied in coverage.denied_by_policy:
-                click.echo(f"  {coverage.account}: {denied}: denied by policy (a service control policy)")
+                reason = coverage.denied_reasons.get(denied, "")
+                click.echo(
+                    f"  {coverage.account}: {denied}: denied by policy (a service control policy): {reason}"
+                )
         uncovered = [c for c in coverages if not c.deployed and not c.has_own_stack]
         if uncovered:
             click.echo("not covered:")

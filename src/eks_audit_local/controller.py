@@ -207,7 +207,6 @@ class Controller:
         with self._lock:  # concurrent invocations, against the event source's MaximumConcurrency
             self.stats["in_flight"] += 1
             self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"])
-        started = time.monotonic()
         try:
             handled, failed = self._deliver(
                 self.queue_url, self.queue_arn, self.reconciler, "eks-audit-ReconcilerFunction", wait_seconds
@@ -217,7 +216,6 @@ class Controller:
                 self.stats["in_flight"] -= 1
         if handled:
             with self._lock:
-                self.stats["invocation_seconds"] += time.monotonic() - started
                 self.stats["batches"] += 1
                 self.stats["messages"] += handled
                 self.stats["failures"] += failed
@@ -250,13 +248,18 @@ class Controller:
         context = LambdaContext(
             function, aws_request_id=str(uuid.uuid4()), deadline=time.monotonic() + INVOCATION_SECONDS
         )
+        started = time.monotonic()
         try:
             response = module.handler(event, context)
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         except Exception:
             log.exception(f"{function} invocation failed: the batch becomes visible again")
             self._visible_again(queue_url, messages)
             return len(messages), len(messages)
-        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        finally:
+            if module is self.reconciler:  # what Lambda bills as duration
+                with self._lock:
+                    self.stats["invocation_seconds"] += time.monotonic() - started
         self._visible_again(queue_url, [m for m in messages if m["MessageId"] in failed])
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:

@@ -23,6 +23,11 @@ def refusal(message: str = SCP_MESSAGE) -> ClientError:
 
 def test_only_a_service_control_policys_refusal_is_taken_for_one():
     assert denied_by_scp(refusal())
+    assert denied_by_scp(
+        refusal(
+            "User: x is not authorized to perform: eks:ListClusters because no service control policy allows the eks:ListClusters action"
+        )
+    )
     assert not denied_by_scp(refusal("User: x is not authorized to perform: eks:ListClusters"))
     assert not denied_by_scp(ValueError(SCP_MESSAGE))
 

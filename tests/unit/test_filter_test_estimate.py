@@ -1,11 +1,11 @@
 """filter-test's monthly estimate for a sample at a stated daily volume (worked by hand)."""
 
-import gzip
 import json
 
 import pytest
 from click.testing import CliRunner
 
+from eks_audit.delivery import encode_record
 from eks_audit_cli.filter_test import parse_volume
 from eks_audit_cli.main import cli
 
@@ -31,18 +31,29 @@ def test_ingestion_is_paid_on_the_whole_daily_volume_at_the_tables_price(tmp_pat
     assert "price table" in found["prices"]["source"]
 
 
-def test_what_is_forwarded_is_the_kept_share_compressed(tmp_path):
+def test_what_is_forwarded_is_the_kept_share_compressed_as_records(tmp_path):
     kept = [line(f"/api/v1/namespaces/team-{i}/secrets/s{i}") for i in range(200)]
     dropped = [line("/healthz") for _ in range(200)]
-    found = estimate(tmp_path, kept + dropped, "--daily-volume", "1GB")
-    kept_bytes = sum(len(text) + 1 for text in kept)
-    share = kept_bytes / sum(len(text) + 1 for text in kept + dropped)
-    ratio = len(gzip.compress(("\n".join(kept) + "\n").encode())) / kept_bytes
-    forwarded_gb_month = share * ratio * 730 / 24  # 1 GB a day
-    assert found["compression"] == pytest.approx(ratio, rel=0.05)
-    assert found["firehose"] == pytest.approx(forwarded_gb_month * 0.029, rel=0.05)
-    assert found["s3"] == pytest.approx(share * ratio * 30 * 0.023, rel=0.05)  # 30 days kept
-    assert found["filter_saves"] == pytest.approx(found["firehose"] + found["s3"], rel=1e-3)  # half dropped
+    sample = tmp_path / "audit.log"
+    sample.write_text("\n".join(kept + dropped) + "\n")
+    report = json.loads(CliRunner().invoke(cli, ["--json", "filter-test", str(sample)]).stdout)
+    found = report["estimate"]
+    # CloudWatch Logs sends gzip members of a JSON envelope: here two records of 100 kept lines
+    records = [
+        encode_record("/aws/eks/sample/cluster", "kube-apiserver-audit", [(0, m) for m in kept[k : k + 100]])
+        for k in (0, 100)
+    ]
+    ratio = sum(map(len, records)) / sum(len(text) for text in kept)
+    share = report["bytes_kept"] / (report["bytes_kept"] + report["bytes_dropped"])
+    assert found["compression"] == pytest.approx(ratio, rel=5e-3, abs=1e-4)
+    assert found["firehose"] == pytest.approx(
+        share * ratio * 730 / 24 * 0.029, rel=5e-3, abs=1e-4
+    )  # 1 GB a day
+    assert found["s3"] == pytest.approx(share * ratio * 30 * 0.023, rel=5e-3, abs=1e-4)  # 30 days kept
+    downstream = found["firehose"] + found["s3"]
+    assert found["filter_saves"] == pytest.approx(
+        downstream * (1 / share - 1), rel=5e-3, abs=1e-4
+    )  # by bytes dropped
 
 
 def test_the_text_output_states_the_volume_and_the_prices(tmp_path):

@@ -39,7 +39,7 @@ class CountingApi:
 )
 def test_a_follow_up_reads_the_filters_only_when_it_may_act(update_status, log_types, looks_at_filters):
     api = CountingApi(update_status, log_types)
-    found = observe(api, "payments", "us-east-1", update_id="u-1")
+    found = observe(api, "payments", "us-east-1", update_id="u-1", filter_in_place=True)
     assert ("DescribeSubscriptionFilters" in api.calls) is looks_at_filters
     assert found.filters_observed is looks_at_filters
 
@@ -48,3 +48,12 @@ def test_a_look_without_an_update_always_reads_the_filters():
     api = CountingApi("Successful", ("audit",))
     observe(api, "payments", "us-east-1")
     assert api.calls == ["DescribeCluster", "DescribeSubscriptionFilters"]
+
+
+@pytest.mark.parametrize("update_status", ["InProgress", "Successful"])
+def test_anyone_elses_update_gets_a_full_look(update_status):
+    """An UpdateClusterConfig event carries its update's id, but not our word that our filter was
+    in place: the filters are read (a conflict or a missing filter is never called compliant)."""
+    api = CountingApi(update_status, ("audit",))
+    found = observe(api, "payments", "us-east-1", update_id="u-9")
+    assert "DescribeSubscriptionFilters" in api.calls and found.filters_observed

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from eks_audit.intake import ReconcileRequest
-from eks_audit.model import Outcome, Verdict
+from eks_audit.model import Action, Outcome, Verdict
 from eks_audit.settings import Settings
 from eks_audit.worker import ReconcileFailed, ResultKind, Worker, split_delay
 
@@ -95,3 +95,22 @@ def test_refused_by_aws_is_not_retried(monkeypatch):
     outcome = Outcome("c", "us-east-1", Verdict.ERROR, "CloudWatch Logs refused ...", permanent=True)
     result = worker(sqs, monkeypatch, outcome).handle(ReconcileRequest("c", "us-east-1"))
     assert result.outcome.permanent and sqs.sent == []
+
+
+@pytest.mark.parametrize(
+    ("verdict", "actions", "vouched"),
+    [
+        (Verdict.PENDING, (Action.PUT_FILTER, Action.ENABLE_AUDIT), True),  # our filter, then our update
+        (Verdict.PENDING, (Action.ENABLE_AUDIT,), True),  # the filter was already ours and right
+        (Verdict.CONFLICT, (Action.ENABLE_AUDIT,), False),  # audit enabled all the same, no filter of ours
+        (Verdict.PENDING, (), False),  # only waiting (CREATING): nothing issued
+    ],
+)
+def test_a_follow_up_vouches_for_the_filter_only_after_our_own_update_with_it_in_place(
+    monkeypatch, verdict, actions, vouched
+):
+    sqs = FakeSqs()
+    outcome = Outcome("c", "us-east-1", verdict, "r", actions=actions, requeue_after=30, update_id="u-1")
+    worker(sqs, monkeypatch, outcome, jitter=lambda s: 0).handle(ReconcileRequest("c", "us-east-1"))
+    (sent,) = sqs.sent
+    assert json.loads(sent["MessageBody"]).get("filter_in_place", False) is vouched

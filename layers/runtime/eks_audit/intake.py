@@ -42,6 +42,9 @@ class ReconcileRequest:
     update_id: str | None = None
     # a requeue that must wait longer than SQS allows carries the remaining seconds
     wait_seconds: int = 0
+    # our own follow-up of a logging update we issued with our filter in place (worker.py): only
+    # then may the look spare the filters' read (observe.only_follows_the_update)
+    filter_in_place: bool = False
 
     def to_message(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value not in (None, 0)}
@@ -91,7 +94,10 @@ def _from_request(message: dict[str, Any], default_region: str | None) -> Decisi
     wait = message.get("wait_seconds", 0)
     if not isinstance(wait, int) or isinstance(wait, bool) or wait < 0:
         raise MalformedMessage("wait_seconds", "expected a whole number >= 0")
-    return ReconcileRequest(cluster, region, account, trigger, update_id, wait)
+    filter_in_place = message.get("filter_in_place", False)
+    if not isinstance(filter_in_place, bool):
+        raise MalformedMessage("filter_in_place", "expected true or false")
+    return ReconcileRequest(cluster, region, account, trigger, update_id, wait, filter_in_place)
 
 
 def _from_eventbridge(event: dict[str, Any], own_role_arn: str | None = None) -> Decision:

@@ -17,8 +17,11 @@ def enabled_log_types(cluster: dict) -> frozenset[str]:
     return frozenset(enabled)
 
 
-def observe(api: ClusterApi, cluster: str, region: str, update_id: str | None = None) -> Observed:
-    """Raises ClientError for anything but "not found" (the caller decides what that means)."""
+def observe(
+    api: ClusterApi, cluster: str, region: str, update_id: str | None = None, *, filter_in_place: bool = False
+) -> Observed:
+    """Raises ClientError for anything but "not found" (the caller decides what that means).
+    `filter_in_place`: this look follows up our own update, issued with our filter in place."""
     try:
         described = api.describe_cluster(cluster)
     except ClientError as exc:
@@ -41,7 +44,7 @@ def observe(api: ClusterApi, cluster: str, region: str, update_id: str | None = 
 
     enabled = enabled_log_types(described)
     filters, group_exists, filters_observed = (), True, False
-    if not only_follows_the_update(update, enabled):
+    if not (filter_in_place and only_follows_the_update(update, enabled)):
         filters_observed = True
         try:
             filters = tuple(api.subscription_filters(cluster))
@@ -66,9 +69,10 @@ def observe(api: ClusterApi, cluster: str, region: str, update_id: str | None = 
 
 
 def only_follows_the_update(update: UpdateState | None, enabled: frozenset[str]) -> bool:
-    """A follow-up of a logging update that is still running, or that has switched audit logging
-    on, needs no look at the filters: the step that issued the update had the filter in place, and
-    this step enables nothing. That spares DescribeSubscriptionFilters, the scarcest quota (5/s an
+    """Our own follow-up (the caller says so) of a logging update that is still running, or that
+    has switched audit logging on, needs no look at the filters: the step that issued the update had
+    the filter in place (with no conflict), and this step enables nothing. Anyone else's update
+    (an UpdateClusterConfig event) gets a full look. That spares DescribeSubscriptionFilters, the scarcest quota (5/s an
     account), one call per onboarded cluster (docs/scale.md, "burst"). A change to the filter by
     anyone else in between comes back as its own event, and the sweep looks at everything."""
     if update is None:

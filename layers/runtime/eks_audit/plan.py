@@ -21,7 +21,7 @@ def wait_while_creating(observed: Observed, settings: Settings, now: datetime | 
     if now is None or not isinstance(created, datetime) or created.tzinfo is None:
         return settings.wait_creating_seconds
     remaining = settings.expected_creating_seconds - (now - created).total_seconds()
-    return min(MAX_REQUEUE_SECONDS, max(settings.wait_creating_seconds, math.ceil(remaining)))
+    return max(settings.wait_creating_seconds, min(MAX_REQUEUE_SECONDS, math.ceil(remaining)))
 
 
 def filter_drift(ours: SubscriptionFilter, settings: Settings) -> list[str]:

@@ -36,6 +36,7 @@ def reconcile(
     *,
     update_id: str | None = None,
     dry_run: bool = False,
+    filter_in_place: bool = False,
 ) -> Outcome:
     """Never raises for an AWS error: the outcome says what happened (ERROR or PENDING)."""
     if not settings.name_in_scope(cluster):  # decided without a single call
@@ -43,7 +44,7 @@ def reconcile(
             cluster, region, Verdict.SKIPPED, "name excluded by the include/exclude patterns", dry_run=dry_run
         )
     try:
-        observed = observe(api, cluster, region, update_id)
+        observed = observe(api, cluster, region, update_id, filter_in_place=filter_in_place)
     except ClientError as exc:
         if classify(exc) is ErrorKind.TRANSIENT:
             return Outcome(

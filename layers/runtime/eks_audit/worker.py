@@ -89,12 +89,22 @@ class Worker:
             request.cluster,
             request.region,
             update_id=request.update_id,
+            filter_in_place=request.filter_in_place,
         )
         if outcome.verdict is Verdict.ERROR and outcome.requeue_after is None and not outcome.permanent:
             raise ReconcileFailed(outcome)  # retried by SQS, then dead-lettered
         requeued = None
         if outcome.requeue_after is not None:
-            follow_up = replace(request, update_id=outcome.update_id or request.update_id)
+            # an update issued this step, with no conflict, had our filter in place before it
+            issued_with_filter = (
+                Action.ENABLE_AUDIT in outcome.actions and outcome.verdict is not Verdict.CONFLICT
+            )
+            follow_up = replace(
+                request,
+                update_id=outcome.update_id or request.update_id,
+                filter_in_place=(request.filter_in_place or issued_with_filter)
+                and outcome.verdict is not Verdict.CONFLICT,
+            )
             requeued = self.requeue(follow_up, outcome.requeue_after)
         return WorkResult(ResultKind.RECONCILED, outcome, requeued, outcome.reason, trigger=request.trigger)
 
