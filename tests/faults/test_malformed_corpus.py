@@ -76,6 +76,11 @@ CORPUS = [
         "malformed",
     ),
     ("request-wait-bool", json.dumps({"cluster": "a", "region": REGION, "wait_seconds": True}), "malformed"),
+    (
+        "request-filter-in-place-string",
+        json.dumps({"cluster": "a", "region": REGION, "filter_in_place": "yes"}),
+        "malformed",
+    ),
     ("huge-payload", json.dumps({**sample("eks-create-cluster"), "padding": "x" * 250_000}), "ignored-or-ok"),
     ("unknown-event-source", json.dumps({**sample("eks-create-cluster"), "source": "aws.s3"}), "ignored"),
     ("mismatched-event-source", json.dumps(eks_event(eventSource="s3.amazonaws.com")), "ignored"),
