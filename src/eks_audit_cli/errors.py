@@ -30,20 +30,6 @@ DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperat
 SCP_DENIAL = "explicit deny in a service control policy"
 SCP_NO_ALLOW = "because no service control policy allows"  # an allow-list SCP's implicit deny
 
-
-def scp_refusal(text: str) -> bool:
-    return SCP_DENIAL in text or SCP_NO_ALLOW in text
-
-
-def denied_by_scp(exc: BaseException) -> bool:
-    """An AWS refusal that a service control policy caused (an organization's guardrail, such as a
-    region deny), as opposed to the caller's own policies."""
-    if not isinstance(exc, ClientError):
-        return False
-    error = exc.response.get("Error", {})
-    return error.get("Code") in DENIED and scp_refusal(str(error.get("Message", "")))
-
-
 CANNOT_RUN = 2
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 CLOSED_PIPE = 141  # 128 + SIGPIPE, as `yes | head` reports it
@@ -60,6 +46,19 @@ CREDENTIAL_CODES = frozenset(
         "InvalidSignatureException",
     }
 )
+
+
+def scp_refusal(text: str) -> bool:
+    return SCP_DENIAL in text or SCP_NO_ALLOW in text
+
+
+def denied_by_scp(exc: BaseException) -> bool:
+    """An AWS refusal that a service control policy caused (an organization's guardrail, such as a
+    region deny), as opposed to the caller's own policies."""
+    if not isinstance(exc, ClientError):
+        return False
+    error = exc.response.get("Error", {})
+    return error.get("Code") in DENIED and scp_refusal(str(error.get("Message", "")))
 
 
 def is_fatal(exc: BaseException) -> bool:

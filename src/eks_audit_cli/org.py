@@ -33,10 +33,15 @@ MANAGEMENT_REASON = (
 )
 
 
-# Organizations' account states (ListAccounts' State, or the older Status): closed or closing
-# accounts and suspended ones are listed as such, never as failures
-CLOSING = frozenset({"PENDING_CLOSURE", "CLOSED"})
-INACTIVE = frozenset({"suspended", "closed", "pending activation"})
+# Organizations' account states other than ACTIVE (ListAccounts' State, or the older Status), as
+# `status --org` lists them: never as failures
+INACTIVE_STATES = {
+    "SUSPENDED": "suspended",
+    "PENDING_CLOSURE": "closed",
+    "CLOSED": "closed",
+    "PENDING_ACTIVATION": "pending activation",
+}
+INACTIVE = frozenset(INACTIVE_STATES.values())
 
 
 @dataclass(frozen=True)
@@ -99,9 +104,7 @@ def judge_accounts(
     judged = []
     for account in sorted(accounts, key=lambda a: (a.id != management, a.name, a.id)):
         if account.status != "ACTIVE":
-            state = {"PENDING_ACTIVATION": "pending activation"}.get(
-                account.status, "closed" if account.status in CLOSING else "suspended"
-            )
+            state = INACTIVE_STATES.get(account.status, "suspended")
             judged.append(AccountCoverage(account.id, account.name, state, f"account {account.status}"))
             continue
         if account.id == management:

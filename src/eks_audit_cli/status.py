@@ -183,16 +183,19 @@ def add_cost(aws: Aws, result: RegionStatus, home, window_s: int) -> None:
     ]
 
 
+def row_costs(results: list[RegionStatus]) -> list[cost.Cost]:
+    return [cost.Cost(**row.cost) for result in results for row in result.rows if row.cost]
+
+
 def cost_summary(results: list[RegionStatus], window: str) -> dict | None:
     """--json's account-wide cost: the sums, and the prices used in each region with their source."""
-    costs = [cost.Cost(**row.cost) for result in results for row in result.rows if row.cost]
     if not any(result.prices for result in results):
         return None
     return {
         "window": window,
         "per": "month",
         "currency": "USD",
-        "total": cost.total(costs),
+        "total": cost.total(row_costs(results)),
         "prices": {r.region: r.prices.to_dict() for r in results if r.prices is not None},
     }
 
@@ -216,7 +219,7 @@ def cost_lines(results: list[RegionStatus], window: str) -> list[str]:
         ]
         for row in rows
     ]
-    summed = cost.total([cost.Cost(**row.cost) for row in rows])
+    summed = cost.total(row_costs(results))
     lines = [
         f"cost a month at the rate of the last {window} (bytes over that window):",
         columns([header, *body]),

@@ -95,15 +95,12 @@ class Worker:
             raise ReconcileFailed(outcome)  # retried by SQS, then dead-lettered
         requeued = None
         if outcome.requeue_after is not None:
-            # an update issued this step, with no conflict, had our filter in place before it
-            issued_with_filter = (
-                Action.ENABLE_AUDIT in outcome.actions and outcome.verdict is not Verdict.CONFLICT
-            )
+            # an update issued (this step or before) with no conflict had our filter in place
             follow_up = replace(
                 request,
                 update_id=outcome.update_id or request.update_id,
-                filter_in_place=(request.filter_in_place or issued_with_filter)
-                and outcome.verdict is not Verdict.CONFLICT,
+                filter_in_place=outcome.verdict is not Verdict.CONFLICT
+                and (request.filter_in_place or Action.ENABLE_AUDIT in outcome.actions),
             )
             requeued = self.requeue(follow_up, outcome.requeue_after)
         return WorkResult(ResultKind.RECONCILED, outcome, requeued, outcome.reason, trigger=request.trigger)
