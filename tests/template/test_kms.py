@@ -21,7 +21,7 @@ import pytest
 
 from eks_audit_local.template import SPOKE_TEMPLATE, load_template
 from tests import iam_proof
-from tests.template.deployed_roles import ACCOUNT, KEY, REGION, deployed_roles, role
+from tests.template.deployed_roles import ACCOUNT, KEY, REGION, deployed_roles, role, translated
 
 HOME = load_template()
 README = Path(__file__).parents[2] / "README.md"
@@ -87,8 +87,9 @@ def test_without_a_key_no_role_may_use_any_key():
 
 
 def test_the_key_is_used_only_through_the_services_that_need_it():
-    """The Firehose and consumer roles may use the key only through S3, not by calling KMS themselves."""
-    for name in ("FirehoseRole", "ConsumerRole"):
+    """The Firehose and consumer roles may use the key only through S3, the forwarder only through
+    SNS, none by calling KMS themselves."""
+    for name in ("FirehoseRole", "ConsumerRole", "ForwarderFunctionRole"):
         direct = iam_proof.Request("kms:Decrypt", KEY, {"aws:RequestedRegion": REGION}, name)
         assert not iam_proof.allowed(role("own-spokes-kms", name).statements, direct), name
 
@@ -114,6 +115,56 @@ def test_a_wrong_key_is_checked_before_the_pipeline_exists():
     assert resources["EnabledRegions"]["Properties"]["KmsKeyArn"] == {"Ref": "KmsKeyArn"}
     assert resources["AuditTopic"]["DependsOn"] == "EnabledRegions"
     assert resources["AuditBucket"]["DependsOn"] == "AuditTopicPolicy"
+
+
+def test_nothing_but_the_check_itself_is_made_before_the_check():
+    """Every resource CloudFormation will create (SAM translated: the Globals' references count)
+    waits for EnabledRegions, by a reference or DependsOn, directly or through another, except what
+    the check needs to run: its function, role, log group and layer. No CloudFormation Rule can
+    split an ARN to compare its region, so the check is a custom resource."""
+    resources = translated()["Resources"]
+    before = {
+        n for n in resources if n != "EnabledRegions" and "EnabledRegions" not in upstream(resources, n)
+    }
+    assert {re.sub(r"[0-9a-f]{10}$", "", n) for n in before} == {
+        "RegionsFunction",
+        "RegionsFunctionRole",
+        "RegionsFunctionLogGroup",
+        "RuntimeLayer",  # SAM names the layer's version with a hash of its content
+    }
+
+
+def upstream(resources: dict, name: str) -> set[str]:
+    """The resources `name` waits for: those it references (Ref, GetAtt, Sub) or DependsOn, and theirs."""
+    found: set[str] = set()
+    todo = [name]
+    while todo:
+        resource = resources[todo.pop()]
+        depends = resource.get("DependsOn", [])
+        direct = referenced(resource.get("Properties", {}), resources) | set(
+            [depends] if isinstance(depends, str) else depends
+        )
+        todo += [d for d in direct - found]
+        found |= direct
+    return found
+
+
+def referenced(node, resources: dict) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*(referenced(item, resources) for item in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = set()
+    for key, value in node.items():
+        if key == "Ref" and value in resources:
+            found.add(value)
+        elif key == "Fn::GetAtt":
+            found.add(value[0] if isinstance(value, list) else value.split(".")[0])
+        elif key == "Fn::Sub":
+            text = value if isinstance(value, str) else value[0]
+            found |= {m for m in re.findall(r"\$\{([A-Za-z0-9]+)", text) if m in resources}
+        found |= referenced(value, resources)
+    return found
 
 
 def key_pattern() -> re.Pattern[str]:
