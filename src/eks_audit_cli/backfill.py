@@ -11,6 +11,7 @@ followed together, in rounds, so that waiting holds no worker.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 import time
@@ -36,6 +37,7 @@ from .words import counted
 
 SETTLED_OK = {Verdict.COMPLIANT, Verdict.SKIPPED, Verdict.GONE}
 DRY_RUN_FAILS = {Verdict.CONFLICT, Verdict.ERROR}
+PROGRESS_EVERY = 30.0  # off a terminal (CI logs, pipes), a progress line at least this often (s)
 
 
 @dataclass
@@ -114,6 +116,22 @@ def waiting_words(following: list[_Followed], now: float) -> str:
     return f"waiting for {' and '.join(parts)}, oldest {int(oldest // 60)}m{int(oldest % 60):02d}s"
 
 
+def progress_words(progress_: Progress, now: float) -> str:
+    """A progress line off a terminal: what is done, what is not looked at yet, what it waits for:
+    "3 of 40 done; 12 not looked at yet; waiting for 25 logging updates, oldest 1m10s"."""
+    unseen = sum(1 for f in progress_.following if f.outcome is None and not f.settled)
+    parts = [f"{len(progress_.results)} of {len(progress_.following)} done"]
+    parts += [f"{unseen} not looked at yet"] if unseen else []
+    waits = waiting_words(progress_.following, now)
+    return "; ".join(parts + ([waits] if waits else []))
+
+
+def pause(now: float, wake_at: float, line_at: float) -> float:
+    """How long a wait sleeps before it looks again: until the clusters are due or until the next
+    progress line is, whichever comes first (a wait of 300 s is slept in slices, a line each)."""
+    return max(0.0, min(wake_at, line_at) - now)
+
+
 def interruption_report(progress_: Progress) -> list[str]:
     """What Ctrl-C leaves: what was done, what is in flight in AWS, what is left, and that a re-run
     is safe."""
@@ -163,6 +181,8 @@ def run_backfill(
     on_done: Callable[[Result], None] = lambda result: None,
     on_wait: Callable[[list[_Followed]], None] = lambda following: None,
     progress_: Progress | None = None,
+    every: float = math.inf,
+    on_progress: Callable[[Progress, float], None] = lambda progress_, now: None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Result]:
@@ -173,12 +193,23 @@ def run_backfill(
     a cluster that must wait (creating, an update in flight) is due again after its wait, at most
     `poll_interval`, and the next round takes every cluster then due. The wall time is about the
     paced time of all the calls plus the longest single wait, whatever the number of clusters.
+
+    `on_progress` is called with the time when `every` seconds have passed since its last call (or
+    the start): a wait is slept in slices that end when it is due, and a round checks after each
+    cluster it looks at, so a round of paced calls where nothing settles yet is reported too.
     """
     progress_ = progress_ if progress_ is not None else Progress()
     results = progress_.results
     lock = threading.Lock()
     waiting = [_Followed(item, cluster) for item in work for cluster in item.clusters]
     progress_.following = list(waiting)
+    line_at = [clock() + every]  # when the next progress line is due (never, by default)
+
+    def beat() -> None:
+        now = clock()
+        if now >= line_at[0]:
+            line_at[0] = now + every
+            on_progress(progress_, now)
 
     def settle(followed: _Followed) -> None:
         followed.settled = True
@@ -204,7 +235,10 @@ def run_backfill(
             settle(followed)
         else:
             followed.due = clock() + min(outcome.requeue_after, poll_interval)
-            followed.waiting_since = followed.waiting_since or clock()
+            if followed.waiting_since is None:  # 0.0 is a time too (a clock that starts at 0)
+                followed.waiting_since = clock()
+        with lock:
+            beat()
 
     def one_round(due: list[_Followed]) -> None:
         by_region: dict[str, list[_Followed]] = {}
@@ -229,7 +263,10 @@ def run_backfill(
                 settle(followed)
             break
         on_wait(waiting)
-        sleep(max(0.0, next_due - clock()))
+        beat()
+        while (now := clock()) < next_due:
+            sleep(pause(now, next_due, line_at[0]))
+            beat()
     return results
 
 
@@ -285,23 +322,15 @@ def command(
             click.echo(f"note: {item.note}", err=True)
     total = sum(len(w.clusters) for w in work)
     state = Progress()
-    said_at = [time.monotonic()]
-
-    def say_progress(words: str = "") -> None:
-        """On the bar's label on a terminal; else a line every 30 s at most, waiting or not."""
-        if bar.is_terminal:
-            bar.label = words or bar.label
-        elif time.monotonic() - said_at[0] >= PROGRESS_EVERY:
-            said_at[0] = time.monotonic()
-            waits = f"; {words}" if words else ""
-            click.echo(f"eks-audit backfill: {len(state.results)} of {total} done{waits}", err=True)
 
     def on_wait(following: list[_Followed]) -> None:
-        say_progress(waiting_words(following, time.monotonic()))
+        """On a terminal, the bar's label says what it waits for."""
+        if bar.is_terminal:
+            bar.label = waiting_words(following, time.monotonic()) or bar.label
 
-    def on_done(result: Result) -> None:
-        bar.update(1)
-        say_progress()
+    def say_progress(progress_: Progress, now: float) -> None:
+        """Off a terminal (CI logs, pipes), a line at least every PROGRESS_EVERY seconds."""
+        click.echo(f"eks-audit backfill: {progress_words(progress_, now)}", err=True)
 
     try:
         with progress(total, "dry run" if dry_run else "backfill") as bar:
@@ -312,9 +341,11 @@ def command(
                 deadline=time.monotonic() + wait_seconds,
                 concurrency=concurrency,
                 poll_interval=poll_interval,
-                on_done=on_done,
+                on_done=lambda result: bar.update(1),
                 on_wait=on_wait,
                 progress_=state,
+                every=math.inf if bar.is_terminal else PROGRESS_EVERY,
+                on_progress=say_progress,
             )
     except KeyboardInterrupt:
         for line in interruption_report(state):
@@ -374,9 +405,6 @@ class _Silent:
 
     def update(self, steps: int) -> None:
         pass
-
-
-PROGRESS_EVERY = 30.0  # seconds between progress lines off a terminal
 
 
 def progress(total: int, label: str):

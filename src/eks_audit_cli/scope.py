@@ -9,7 +9,7 @@ def no_stack_anywhere(stack_name: str | None, regions: list[str]) -> str:
     named = f" named {stack_name!r}" if stack_name else ""
     return (
         f"eks-audit: no eks-audit stack{named} in {', '.join(regions)} or its home: deploy it "
-        "(README, Deploying: `make build`, then `sam deploy --guided`), or name yours with --stack-name"
+        "(README, Deploying: `make build`, then `.venv-sam/bin/sam deploy --guided`), or name yours with --stack-name"
     )
 
 

@@ -32,12 +32,12 @@ class StackNotFound(RuntimeError):
         if homes:
             message = (
                 f"{stack_words(stack_name)} covers {region}: add it to the SpokeRegions "
-                f"parameter of the stack in {', '.join(homes)} and run `sam deploy` there."
+                f"parameter of the stack in {', '.join(homes)} and run `.venv-sam/bin/sam deploy` there."
             )
         else:
             message = (
                 f"{stack_words(stack_name)} in {region}. Deploy it (README, Deploying: `make build`, then "
-                f"`sam deploy --guided --region {region}`), or name yours with --stack-name; "
+                f"`.venv-sam/bin/sam deploy --guided --region {region}`), or name yours with --stack-name; "
                 "give --home-region when the stack's home is a region not listed."
             )
         super().__init__(message)

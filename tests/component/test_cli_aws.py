@@ -97,7 +97,7 @@ def test_status_without_a_stack_says_how_to_deploy(settings):
     result = run("status")
     assert result.exit_code == 2  # nothing to judge coverage by: the command cannot run
     assert "no eks-audit stack in us-east-1" in result.stderr
-    assert "`make build`, then `sam deploy --guided`" in result.stderr
+    assert "`make build`, then `.venv-sam/bin/sam deploy --guided`" in result.stderr
 
 
 def test_status_across_regions(stack, clock):
