@@ -69,16 +69,19 @@ def telemetry_rules(client_for: Callable[[str, str], Any], region: str) -> Findi
 
 
 def organization_telemetry_rules(client_for: Callable[[str, str], Any], region: str) -> Finding:
-    """The organization's telemetry rules, which only its management account or a delegated
-    administrator may list (ListTelemetryRulesForOrganization)."""
+    """Whether a telemetry rule of the organization enables EKS audit logs in `region`. Only its
+    management account or a delegated administrator may list them (API reference,
+    ListTelemetryRulesForOrganization); a rule is regional like an account's: "created in the home
+    region and automatically replicated to all listed regions" (TelemetryRule.Regions)."""
     return _rules(
         client_for("observabilityadmin", region).list_telemetry_rules_for_organization,
         "organization telemetry rule",
         region,
         "observabilityadmin:ListTelemetryRulesForOrganization",
-        none="no organization telemetry rule enables EKS audit logs",
+        none=f"no organization telemetry rule enables EKS audit logs in {region}",
         found=lambda names: (
-            f"the organization's telemetry rule {names} enables EKS audit logs in its accounts: {COEXIST}"
+            f"the organization's telemetry rule {names} enables EKS audit logs in {region} for the accounts "
+            f"in its scope: {COEXIST}"
         ),
         unreadable=" (only the management account or a delegated administrator may list them)",
     )

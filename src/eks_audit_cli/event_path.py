@@ -31,7 +31,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import DENIED
+from .errors import DENIED, scp_refusal
 
 WATCHED_SOURCES = ("eks.amazonaws.com", "logs.amazonaws.com")
 RULE_SOURCES = {"aws.eks": "eks.amazonaws.com", "aws.logs": "logs.amazonaws.com"}
@@ -163,6 +163,10 @@ def sweep_words(schedule: str) -> str:
 class NotChecked(RuntimeError):
     """The event path could not be read (a denied permission, an API error): the text says which."""
 
+    def __init__(self, text: str, cause: Exception | None = None):
+        super().__init__(text)
+        self.cause = cause  # AWS's error, for a caller that tells a refusal from no credentials
+
 
 def check(
     client_for: Callable[[str, str], Any],
@@ -185,10 +189,12 @@ def check(
 def _refusal(exc: Exception, action: str) -> NotChecked:
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
+        message = str(exc.response.get("Error", {}).get("Message", ""))
         if code in DENIED:
-            return NotChecked(f"{action} denied")
-        return NotChecked(f"{action}: {code}: {exc.response.get('Error', {}).get('Message', '')}")
-    return NotChecked(f"{action}: {exc}")
+            policy = " by a service control policy" if scp_refusal(message) else ""
+            return NotChecked(f"{action} denied{policy}", exc)
+        return NotChecked(f"{action}: {code}: {message}", exc)
+    return NotChecked(f"{action}: {exc}", exc)
 
 
 def read_trails(client_for: Callable[[str, str], Any], region: str) -> list[TrailView]:

@@ -133,11 +133,16 @@ def add_event_path(aws: Aws, result: RegionStatus, deployments: Deployments, win
 
 
 def add_aws_features(aws: Aws, result: RegionStatus, deployments: Deployments) -> None:
-    """AWS's own features that touch a covered region's EKS audit logs (aws_features.py)."""
+    """AWS's own features that touch a covered region's EKS audit logs (aws_features.py): the
+    account's and the organization's telemetry rules (both regional) and Security Lake. A member
+    account may not list the organization's rules: that is said once, with the home region's."""
     home = deployments.home_of(result.region)
     if home is not None and "FirehoseArn" in home.outputs:
+        organization = aws_features.organization_telemetry_rules(aws.client, result.region)
+        said = organization.found is not None or result.region == home.region
         result.features = [
             aws_features.telemetry_rules(aws.client, result.region),
+            *([organization] if said else []),
             aws_features.security_lake(aws.client, result.region, home.account),
         ]
 

@@ -109,6 +109,39 @@ def test_before_a_deploy_a_key_policy_without_s3_fails_naming_the_principal(bare
     assert checks["KMS key"][0] == "FAIL" and "KmsKeyArn names a key of eu-west-1" in checks["KMS key"][1]
 
 
+def test_before_a_deploy_the_filter_room_counts_the_clusters_the_parameters_keep_in_scope(bare):
+    """--parameter-overrides as sam deploy takes them: a crowded cluster ExcludeClusters leaves out
+    is only counted; an explicit option still wins over an override."""
+    bare.client("eks").create_cluster(name="scratch-crowded", roleArn=ROLE, resourcesVpcConfig={})
+    logs = bare.client("logs")
+    logs.create_log_group(logGroupName="/aws/eks/scratch-crowded/cluster")
+    firehose = bare.client("firehose")
+    stream = firehose.create_delivery_stream(
+        DeliveryStreamName="scratch-other",
+        ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::x", "RoleARN": ROLE},
+    )["DeliveryStreamARN"]
+    for name in ("siem", "archive"):
+        logs.put_subscription_filter(
+            logGroupName="/aws/eks/scratch-crowded/cluster",
+            filterName=name,
+            filterPattern="",
+            destinationArn=stream,
+            roleArn=ROLE,
+        )
+    code, checks = doctor(bare, "--spoke-regions", "")
+    assert (
+        checks[f"filter room {HOME}"][0] == "WARN"
+        and "scratch-crowded (archive, siem)" in checks[f"filter room {HOME}"][1]
+    )
+    overrides = "SpokeRegions=eu-west-1 ExcludeClusters='.*crowded'"
+    code, checks = doctor(bare, "--parameter-overrides", overrides, "--spoke-regions", "")
+    level, detail = checks[f"filter room {HOME}"]
+    assert (code, level) == (0, "OK") and "out of scope (IncludeClusters, ExcludeClusters)" in detail
+    assert checks["regions"] == ("OK", f"covers {HOME}")  # --spoke-regions won over SpokeRegions
+    code, checks = doctor(bare, "--parameter-overrides", 'IncludeClusters="scratch-(" SpokeRegions=')
+    assert (code, checks["cluster scope"][0]) == (1, "FAIL")
+
+
 @pytest.fixture(scope="module")
 def deployed():
     with recorded_cloud(region=HOME, spoke_regions=(SPOKE,)) as local:
@@ -195,3 +228,23 @@ def test_a_cluster_whose_audit_logging_a_rule_turned_on_gets_only_the_filter(dep
     )
     assert audit_on(deployed, HOME, "ruled")
     assert eks.list_updates(name="ruled")["updateIds"] == []
+
+
+def test_an_organization_telemetry_rule_is_reported_by_doctor_and_status(deployed):
+    deployed.client("observabilityadmin").create_telemetry_rule_for_organization(
+        RuleName="org-eks-audit",
+        Rule={
+            "ResourceType": "AWS::EKS::Cluster",
+            "TelemetryType": "Logs",
+            "TelemetrySourceTypes": ["EKS_AUDIT_LOGS"],
+            "Regions": [SPOKE],
+        },
+    )
+    said = "the organization's telemetry rule org-eks-audit enables EKS audit logs in"
+    _code, checks = doctor(deployed)
+    for region in (HOME, SPOKE):
+        level, detail = checks[f"organization telemetry rule {region}"]
+        assert level == "OK" and detail.startswith(f"{said} {region}")
+    args = ["status", "--window", "0", "--endpoint-url", deployed.endpoint, "--regions", f"{HOME},{SPOKE}"]
+    printed = CliRunner().invoke(cli, args).stdout
+    assert f"note: {said} {HOME}" in printed and f"note: {said} {SPOKE}" in printed

@@ -1,10 +1,22 @@
 """The event path's judgement (eks_audit_cli.event_path), on the selector shapes AWS documents
 (API_PutEventSelectors, API_AdvancedFieldSelector), and the local cloud's own reading of the same
-rules (eks_audit_local.trails, written apart on purpose) agreeing with it on every case."""
+rules (eks_audit_local.trails, written apart on purpose) agreeing with it on every case; the rules'
+FailedInvocations as CloudWatch's GetMetricData answers them."""
 
+from datetime import UTC, datetime
+
+import botocore.session
 import pytest
+from botocore.stub import ANY, Stubber
 
-from eks_audit_cli.event_path import RuleView, TrailView, admits, judge, sweep_words
+from eks_audit_cli.event_path import (
+    RuleView,
+    TrailView,
+    admits,
+    judge,
+    read_failed_invocations,
+    sweep_words,
+)
 from eks_audit_local import trails
 
 MANAGEMENT = {"Field": "eventCategory", "Equals": ["Management"]}
@@ -179,3 +191,70 @@ def test_two_trails_that_each_miss_one_source_do_not_add_up_to_a_failure():
 )
 def test_the_sweep_schedule_in_words(schedule, words):
     assert sweep_words(schedule) == words
+
+
+def cloudwatch_answering(values: dict[str, list[float]]):
+    """A CloudWatch client whose GetMetricData answers `values` per query id, stubbed with botocore's
+    Stubber (which holds the request and the answer to the service's model); the request is the one
+    FailedInvocations query per rule (AWS/Events, RuleName: eb-monitoring) over the window."""
+    cloudwatch = botocore.session.get_session().create_client(
+        "cloudwatch", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(cloudwatch)
+    queries = [
+        {
+            "Id": f"r{index}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/Events",
+                    "MetricName": "FailedInvocations",
+                    "Dimensions": [{"Name": "RuleName", "Value": rule.name}],
+                },
+                "Period": 3600,
+                "Stat": "Sum",
+            },
+        }
+        for index, rule in enumerate(RULES)
+    ]
+    answer = {
+        "MetricDataResults": [
+            {
+                "Id": query_id,
+                "Label": "FailedInvocations",
+                "Timestamps": [datetime(2026, 12, 1, tzinfo=UTC)] * len(sums),
+                "Values": sums,
+                "StatusCode": "Complete",
+            }
+            for query_id, sums in values.items()
+        ]
+    }
+    stub.add_response(
+        "get_metric_data", answer, {"MetricDataQueries": queries, "StartTime": ANY, "EndTime": ANY}
+    )
+    stub.activate()
+    return cloudwatch, stub
+
+
+@pytest.mark.parametrize(
+    ("values", "failed", "cause"),
+    [
+        (
+            {"r0": [2.0, 1.0], "r1": []},
+            {"home-eks": 3, "home-logs": 0},
+            "the stack's rules failed invocations in eu-west-1 over the window (home-eks 3): events were dropped",
+        ),
+        ({"r0": [0.0], "r1": []}, {"home-eks": 0, "home-logs": 0}, None),
+        ({}, {"home-eks": 0, "home-logs": 0}, None),  # EventBridge sends the metric only when not zero
+    ],
+    ids=["failed", "zero", "absent"],
+)
+def test_failed_invocations_read_from_cloudwatch_break_the_path_only_when_not_zero(values, failed, cause):
+    cloudwatch, stub = cloudwatch_answering(values)
+    read = read_failed_invocations(cloudwatch, [rule.name for rule in RULES], 3600)
+    stub.assert_no_pending_responses()
+    assert read == failed
+    path = judge("eu-west-1", [trail()], RULES, read, SWEEP)
+    assert path.ok is (cause is None) and path.failed_invocations == failed
+    assert path.cause == (
+        f"{cause}: new clusters there are onboarded only by the sweep, every 6 hours" if cause else None
+    )
