@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -18,6 +18,9 @@ from eks_audit.regions import enabled_regions
 
 from .stack import Deployments, find_deployments
 
+# One lock for every client this process creates: the accounts of `status --org` share a session
+_CREATING = threading.Lock()
+
 
 @dataclass
 class Aws:
@@ -25,9 +28,12 @@ class Aws:
     endpoint_url: str | None
     regions_wanted: tuple[str, ...]
     verbose: bool = False
+    session: Any = field(default=None, repr=False)  # given: shared with the Aws it was assumed from
 
     def __post_init__(self) -> None:
-        self.session = boto3.session.Session(profile_name=self.profile)
+        if self.session is None:
+            self.session = boto3.session.Session(profile_name=self.profile)
+        self._credentials: dict[str, str] = {}  # another principal's (assumed), else the session's chain
         self._clients: dict[tuple[str, str], Any] = {}
         self._limiters = ratelimit.Limiters()
         self._said: set[str] = set()
@@ -35,26 +41,35 @@ class Aws:
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = answer_final_errors_at_once(
-                self.session.client(
-                    service, region_name=region, endpoint_url=self.endpoint_url, config=retry_config()
+        found = self._clients.get(key)
+        if found is not None:
+            return found
+        with _CREATING:  # clients are thread safe, a session is not (boto3's guide, multithreading)
+            if key not in self._clients:
+                self._clients[key] = answer_final_errors_at_once(
+                    self.session.client(
+                        service,
+                        region_name=region,
+                        endpoint_url=self.endpoint_url,
+                        config=retry_config(),
+                        **self._credentials,
+                    )
                 )
-            )
-        return self._clients[key]
+            return self._clients[key]
 
     def assumed(self, role_arn: str, session_name: str) -> Aws:
         """The same access, as `role_arn` (another account's, say): its own clients and limiters,
-        so its calls are paced to that account's quotas."""
+        so its calls are paced to that account's quotas. It shares this session, whose loaded
+        service models botocore keeps: a session of its own per account would parse them again
+        (most of the CPU `status --org` spent per account; benchmarks/org_scale.py)."""
         sts = self.client("sts", self.session.region_name or "us-east-1")
         credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-        other = Aws(self.profile, self.endpoint_url, self.regions_wanted, self.verbose)
-        other.session = boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=self.session.region_name,
-        )
+        other = Aws(self.profile, self.endpoint_url, self.regions_wanted, self.verbose, session=self.session)
+        other._credentials = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
         return other
 
     def cluster_api(self, region: str, read_only: bool = False) -> ClusterApi:
@@ -74,9 +89,14 @@ class Aws:
         """Service Quotas, with short timeouts and one retry: an unreachable endpoint costs seconds,
         and then the documented defaults are used."""
         config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=5)
-        return self.session.client(
-            "service-quotas", region_name=region, endpoint_url=self.endpoint_url, config=config
-        )
+        with _CREATING:
+            return self.session.client(
+                "service-quotas",
+                region_name=region,
+                endpoint_url=self.endpoint_url,
+                config=config,
+                **self._credentials,
+            )
 
     def report_rates(self, region: str, limiter: ratelimit.RateLimiter) -> None:
         """--verbose: the rates and their sources, per region. Always: that the quotas could not be
