@@ -17,15 +17,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from eks_audit.concurrency import in_parallel
-
+from . import account_pool
 from .coverage import Row
 from .errors import is_fatal, scp_refusal
 from .session import Aws
 from .stack import DeployedStack, StackNotFound, find_deployments, find_stack
 
 DEFAULT_ORG_STACK_NAME = "eks-audit-org"
-ACCOUNT_WORKERS = 8  # accounts read at once; each has its own quotas, so they do not compete
 
 MANAGEMENT_REASON = (
     "the management account: StackSets never deploy to it; cover it with its own `sam deploy` of "
@@ -320,15 +318,12 @@ def read_members(
     org_stack: OrgStack,
     coverages: list[AccountCoverage],
     look: Callable[[Aws, Any], list],
-    on_read: Callable[[AccountCoverage], None] = lambda coverage: None,
-) -> None:
-    """Every deployed account, ACCOUNT_WORKERS at a time; `on_read` as each is done (progress)."""
-
-    def read(coverage: AccountCoverage) -> None:
-        read_member(aws, org_stack, coverage, look)
-        on_read(coverage)
-
-    in_parallel(read, [c for c in coverages if c.deployed], workers=ACCOUNT_WORKERS)
+    on_window: Callable[[int, int], None] = lambda done, concurrency: None,
+) -> account_pool.Reading:
+    """Every deployed account, as many at once as account_pool finds worth it; `on_window(read,
+    at_once)` after each batch (progress)."""
+    deployed = [c for c in coverages if c.deployed]
+    return account_pool.read_all(lambda c: read_member(aws, org_stack, c, look), deployed, on_window)
 
 
 def integrations(aws: Aws, org_stack: OrgStack, coverages: list[AccountCoverage]) -> list[dict[str, str]]:
@@ -349,4 +344,7 @@ def integrations(aws: Aws, org_stack: OrgStack, coverages: list[AccountCoverage]
             "bucket": outputs.get("BucketName", ""),
         }
 
-    return in_parallel(one, [c for c in coverages if c.deployed], workers=ACCOUNT_WORKERS)
+    deployed = [c for c in coverages if c.deployed]
+    found: dict[str, dict[str, str]] = {}
+    account_pool.read_all(lambda c: found.__setitem__(c.account, one(c)), deployed)
+    return [found[c.account] for c in deployed]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -59,10 +60,13 @@ def region_status(
     names: tuple[str, ...],
     window_s: float = 0,
     with_cost: bool = False,
+    organization_rules: bool = True,
 ) -> RegionStatus:
+    """`organization_rules`: also read the organization's telemetry rules with these credentials
+    (status --org reads them once, as the administering account, not through each member's role)."""
     result = RegionStatus(region)
     add_event_path(aws, result, deployments, window_s)
-    add_aws_features(aws, result, deployments)
+    add_aws_features(aws, result, deployments, organization_rules)
     try:
         clusters = list(names) or list(list_cluster_names(aws.client("eks", region)))
     except Exception as exc:  # one unreachable region must not hide the others ...
@@ -132,14 +136,20 @@ def add_event_path(aws: Aws, result: RegionStatus, deployments: Deployments, win
         result.add_problem(result.event_path.cause)
 
 
-def add_aws_features(aws: Aws, result: RegionStatus, deployments: Deployments) -> None:
+def add_aws_features(
+    aws: Aws, result: RegionStatus, deployments: Deployments, organization_rules: bool = True
+) -> None:
     """AWS's own features that touch a covered region's EKS audit logs (aws_features.py): the
     account's and the organization's telemetry rules (both regional) and Security Lake. A member
     account may not list the organization's rules: that is said once, with the home region's."""
     home = deployments.home_of(result.region)
     if home is not None and "FirehoseArn" in home.outputs:
-        organization = aws_features.organization_telemetry_rules(aws.client, result.region)
-        said = organization.found is not None or result.region == home.region
+        organization = (
+            aws_features.organization_telemetry_rules(aws.client, result.region)
+            if organization_rules
+            else None
+        )
+        said = organization is not None and (organization.found is not None or result.region == home.region)
         result.features = [
             aws_features.telemetry_rules(aws.client, result.region),
             *([organization] if said else []),
@@ -445,36 +455,47 @@ def org_status(
     except StackNotFound:
         click.echo(no_org_stack("status --org", org_stack_name, region), err=True)
         return CANNOT_RUN
-    click.echo(f"eks-audit status --org: {len(coverages)} accounts, reading the covered ones", err=True)
+    covered = [c for c in coverages if c.deployed]
+    click.echo(
+        f"eks-audit status --org: {len(coverages)} accounts, reading the {len(covered)} covered ones",
+        err=True,
+    )
 
     def look(member: Aws, deployments: Deployments) -> list[RegionStatus]:
-        return covered_region_statuses(member, deployments, clusters, window_s)
+        return covered_region_statuses(member, deployments, clusters, window_s, organization_rules=False)
 
-    def progress(coverage: AccountCoverage) -> None:  # on standard error, terminal or not
-        problems = f", {len(coverage.problems)} problems" if coverage.problems else ""
-        click.echo(
-            f"  {coverage.account} {coverage.name}: {counted(len(coverage.rows), 'cluster')}{problems}",
-            err=True,
-        )
+    def progress(done: int, at_once: int) -> None:  # a line per batch, on standard error, terminal or not
+        click.echo(f"  {progress_words(covered, done, at_once, time.monotonic() - started)}", err=True)
 
-    read_members(aws, org_stack, coverages, look, on_read=progress)
+    started = time.monotonic()
+    read_members(aws, org_stack, coverages, look, on_window=progress)
     management = next((c for c in coverages if c.stack == "management"), None)
     if (
         management is not None
         and aws.client("sts", region).get_caller_identity()["Account"] == management.account
     ):
         look_at_management(aws, management, stack_name, region, clusters, window_s)
+    # the organization's telemetry rules, read once as the administering account (members may not)
+    regions = sorted({row.region for c in coverages for row in c.rows} | {region})
+    rules = in_parallel(lambda r: aws_features.organization_telemetry_rules(aws.client, r), regions)
     now = datetime.now(UTC)
     ok = org_ok(coverages, lambda row: needs_attention(row, pending_grace, now))
     if globals_.json:
         document = {
             "ok": ok,
             "delivery": delivery_totals(coverages),
+            "aws_features": [finding.to_dict() for finding in rules],
             "accounts": [c.to_dict() for c in coverages],
         }
         click.echo(json.dumps(document, indent=2))
     else:
         click.echo(render_org(coverages))
+        for finding in rules:
+            if finding.found:
+                click.echo(f"note: {finding.text}")
+        unreadable = next((f for f in rules if f.found is None), None)
+        if unreadable is not None:
+            click.echo(f"note: {unreadable.text}", err=True)
         for coverage in coverages:
             for row in coverage.rows:
                 if needs_attention(row, pending_grace, now):
@@ -497,6 +518,18 @@ def org_status(
     return 0 if ok else 1
 
 
+def progress_words(covered: list[AccountCoverage], done: int, at_once: int, elapsed_s: float) -> str:
+    """`120 of 480 covered accounts read (2400 clusters, 2 accounts with problems), 8 at once, 42s`."""
+    read = [c for c in covered if c.rows or c.problems]
+    clusters = sum(len(c.rows) for c in read)
+    troubled = sum(1 for c in read if c.problems)
+    problems = f", {counted(troubled, 'account')} with problems" if troubled else ""
+    return (
+        f"{done} of {len(covered)} covered accounts read ({counted(clusters, 'cluster')}{problems}), "
+        f"{at_once} at once, {elapsed_s:.0f}s"
+    )
+
+
 def look_at_management(
     aws: Aws, coverage: AccountCoverage, stack_name: str, region, clusters, window_s
 ) -> None:
@@ -506,7 +539,7 @@ def look_at_management(
     if deployments.homes:
         coverage.has_own_stack = True
         coverage.reason = f"its own stack {deployments.homes[region].name!r}"
-        results = covered_region_statuses(aws, deployments, clusters, window_s)
+        results = covered_region_statuses(aws, deployments, clusters, window_s, organization_rules=False)
     else:
         results = [region_status(aws, region, deployments, clusters, 0)]
     for result in results:
@@ -515,11 +548,16 @@ def look_at_management(
             coverage.problems.append(f"{result.region}: {result.problem}")
 
 
-def covered_region_statuses(aws: Aws, deployments: Deployments, clusters, window_s) -> list[RegionStatus]:
+def covered_region_statuses(
+    aws: Aws, deployments: Deployments, clusters, window_s, organization_rules: bool = True
+) -> list[RegionStatus]:
     """Every region one account's stack covers, side by side."""
     home = next(iter(deployments.homes.values()))
     return in_parallel(
-        lambda r: region_status(aws, r, deployments, clusters, window_s), list(home.covered_regions)
+        lambda r: region_status(
+            aws, r, deployments, clusters, window_s, organization_rules=organization_rules
+        ),
+        list(home.covered_regions),
     )
 
 
