@@ -33,6 +33,7 @@ from eks_audit_local.emulated import EmulatedAws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from custodian import bench_custodian
+from org_scale import bench_status_org_scale
 from organization import bench_status_org
 from timelines import (
     LATENCY,
@@ -280,6 +281,7 @@ def main() -> int:
         ("time_to_coverage", bench_time_to_coverage),
         ("burst", bench_burst),
         ("status_org", bench_status_org),
+        ("status_org_scale", bench_status_org_scale),
         ("cold_start_ms", bench_cold_start),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -351,6 +353,13 @@ def main() -> int:
         f"status --org: {o['accounts']} accounts x {o['clusters_per_account']} clusters in "
         f"{o['concurrent_median_s']} s, one account at a time {o['one_at_a_time_median_s']} s "
         f"(x{o['ratio_concurrent_to_one_at_a_time']})"
+    )
+    g = results["status_org_scale"]
+    h = g["headline"]
+    print(
+        f"status --org at scale: {h['accounts']} accounts x {h['regions']} regions x {h['clusters_per_region']} "
+        f"clusters in {h['wall_s']} s, bound {h['bound_s']} s at {h['bound_at_once']} at once (x{h['ratio_to_bound']}), "
+        f"{h['calls']} calls, {h['throttled']} throttled, peak {h['peak_rss_mib']} MiB for {h['output_mib']} MiB of output"
     )
     print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
