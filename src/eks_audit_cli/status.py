@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 
 from eks_audit.concurrency import in_parallel
 from eks_audit.sweep import list_cluster_names
@@ -161,13 +162,19 @@ def add_delivery(cloudwatch, result: RegionStatus, settings, window_s: int, topi
     """Delivery per cluster whose log group exists (CloudWatch metrics, one batched call), and the
     region's stream health."""
     asked = [row.cluster for row in result.rows if row.log_group == "present"]
-    deliveries = delivery_health.fetch(cloudwatch, asked, settings.filter_name, window_s)
+    stream = settings.firehose_arn.rsplit("/", 1)[1]
+    try:
+        deliveries = delivery_health.fetch(cloudwatch, asked, settings.filter_name, window_s)
+        result.pipeline = delivery_health.pipeline(cloudwatch, stream, window_s, topic_name=topic)
+    except (ClientError, BotoCoreError) as exc:  # the clusters' configuration still stands
+        if is_fatal(exc):
+            raise
+        result.add_problem(f"delivery not read (cloudwatch:GetMetricData): {exc}")
+        return
     result.rows = [
         with_delivery(row, deliveries[row.cluster]) if row.cluster in deliveries else row
         for row in result.rows
     ]
-    stream = settings.firehose_arn.rsplit("/", 1)[1]
-    result.pipeline = delivery_health.pipeline(cloudwatch, stream, window_s, topic_name=topic)
     if result.pipeline["problem"]:
         result.add_problem(f"delivery pipeline: {result.pipeline['problem']}")
 

@@ -76,3 +76,34 @@ def test_pipeline_names_failed_notifications_and_a_late_stream():
     assert "failed some writes" in health["problem"] and "1200 s behind" in health["problem"]
     assert "2 notifications" in health["problem"]
     assert pipeline(_CloudWatch({}), "stream", 3600)["problem"] is None  # no data: nothing wrong
+
+
+def test_unreadable_delivery_metrics_are_a_problem_of_the_region_and_keep_its_clusters():
+    """A GetMetricData that fails (throttled past its retries, say) costs the region its delivery
+    figures, never its clusters: they stay with their verdicts, and the region has a problem."""
+    from botocore.exceptions import ClientError
+
+    from eks_audit.settings import Settings
+    from eks_audit_cli.coverage import Row
+    from eks_audit_cli.status import RegionStatus, add_delivery
+
+    class ThrottledCloudWatch:
+        def get_metric_data(self, **_kwargs):
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetMetricData"
+            )
+
+    rows = [
+        Row(
+            "us-east-1", "payments", "ACTIVE", "on", "present", "ok", (), "compliant", "audit logging enabled"
+        ),
+    ]
+    result = RegionStatus("us-east-1", rows=list(rows), stack="eks-audit")
+    settings = Settings(
+        firehose_arn="arn:aws:firehose:us-east-1:123456789012:deliverystream/eks-audit",
+        logs_role_arn="arn:aws:iam::123456789012:role/logs",
+    )
+    add_delivery(ThrottledCloudWatch(), result, settings, 3600)
+    assert result.rows == rows
+    assert result.problem.startswith("delivery not read (cloudwatch:GetMetricData)")
+    assert "ThrottlingException" in result.problem
