@@ -130,22 +130,23 @@ class SimulatedOrg:
         with self.counts.lock:
             self.counts.calls[api] += 1
         time.sleep(self._latency(service.endpoint_prefix))
+        protocol = wire_protocol(request.headers, service.protocol)
         if not self._bucket(account, region, api).take():
             with self.counts.lock:
                 self.counts.throttled[api] += 1
-            return throttled(service, model)
+            return throttled(protocol, service.endpoint_prefix)
         started = time.thread_time()
         try:
             answer = self._respond(account, region, service.service_name, model.name, self._call.params)
         except SimError as exc:
-            return error(service, exc.code, exc.message, exc.status)
+            return error(protocol, exc.code, exc.message, exc.status)
         finally:
             with self.counts.lock:
                 self.counts.sim_seconds += time.thread_time() - started
-        if service.protocol in ("json", "rest-json"):
+        if protocol in ("json", "rest-json"):
             return response(200, {"content-type": "application/json"}, json.dumps(answer).encode())
         self._call.fill = coerce(model.output_shape, answer)
-        return response(200, {}, placeholder(service, model))
+        return response(200, {}, placeholder(protocol, model))
 
     def _fill(self, parsed=None, **_kwargs) -> None:
         fill = getattr(self._call, "fill", None)
@@ -357,9 +358,23 @@ def response(status: int, headers: dict[str, str], body: bytes) -> AWSResponse:
     return AWSResponse("https://simulated.invalid/", status, headers, _Raw(body))
 
 
-def placeholder(service, model) -> bytes:
+def wire_protocol(headers, declared: str) -> str:
+    """The protocol the client chose for this request: botocore picks one of a service's protocols
+    (CloudWatch lists smithy-rpc-v2-cbor, json and query), and says which in the request."""
+    if headers.get("smithy-protocol"):
+        return "smithy-rpc-v2-cbor"
+    if headers.get("X-Amz-Target"):
+        return "json"
+    content_type = headers.get("Content-Type", b"")
+    content_type = content_type.decode() if isinstance(content_type, bytes) else content_type
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return "query"
+    return declared
+
+
+def placeholder(protocol: str, model) -> bytes:
     """An empty answer of the shape botocore's parser for the protocol accepts; `after-call` fills it."""
-    if service.protocol == "query":
+    if protocol == "query":
         wrapper = (
             model.output_shape.serialization.get("resultWrapper", f"{model.name}Result")
             if model.output_shape
@@ -369,27 +384,27 @@ def placeholder(service, model) -> bytes:
     return b""
 
 
-def throttled(service, model) -> AWSResponse:
-    code = THROTTLE_CODES.get(service.endpoint_prefix)
-    if service.protocol == "query":
-        return error(service, code or "Throttling", "Rate exceeded", 400)
-    if service.protocol == "rest-xml":
-        return error(service, "SlowDown", "Please reduce your request rate.", 503)
-    return error(service, code or "ThrottlingException", "Rate exceeded", 400)
+def throttled(protocol: str, prefix: str) -> AWSResponse:
+    code = THROTTLE_CODES.get(prefix)
+    if protocol == "query":
+        return error(protocol, code or "Throttling", "Rate exceeded", 400)
+    if protocol == "rest-xml":
+        return error(protocol, "SlowDown", "Please reduce your request rate.", 503)
+    return error(protocol, code or "ThrottlingException", "Rate exceeded", 400)
 
 
-def error(service, code: str, message: str, status: int) -> AWSResponse:
-    if service.protocol == "query":
+def error(protocol: str, code: str, message: str, status: int) -> AWSResponse:
+    if protocol == "query":
         body = (
             f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
             "</Error><RequestId>simulated</RequestId></ErrorResponse>"
         )
         return response(status, {}, body.encode())
-    if service.protocol == "rest-xml":
+    if protocol == "rest-xml":
         return response(
             status, {}, f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
         )
-    if service.protocol == "smithy-rpc-v2-cbor":
+    if protocol == "smithy-rpc-v2-cbor":
         return response(
             status, {"smithy-protocol": "rpc-v2-cbor"}, cbor_map({"__type": code, "message": message})
         )
