@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eks_audit.concurrency import in_parallel
 from eks_audit.sweep import list_cluster_names
 
-from . import aws_features, cost, delivery_health, event_path, pipeline_parts, prices
+from . import aws_features, cost, delivery_health, event_path, json_stream, pipeline_parts, prices
 from .aws_evaluator import pattern_refusal
 from .coverage import Row, cluster_row, columns, render_table, with_delivery
 from .errors import CANNOT_RUN, denied_by_scp, is_fatal
@@ -487,14 +487,13 @@ def org_status(
     rules = in_parallel(lambda r: aws_features.organization_telemetry_rules(aws.client, r), regions)
     now = datetime.now(UTC)
     ok = org_ok(coverages, lambda row: needs_attention(row, pending_grace, now))
-    if globals_.json:
-        document = {
+    if globals_.json:  # an account at a time: the whole document is never in memory
+        head = {
             "ok": ok,
             "delivery": delivery_totals(coverages),
-            "aws_features": [finding.to_dict() for finding in rules],
-            "accounts": [c.to_dict() for c in coverages],
+            "aws_features": [f.to_dict() for f in rules],
         }
-        click.echo(json.dumps(document, indent=2))
+        json_stream.write_document(sys.stdout, head, "accounts", coverages, AccountCoverage.to_dict)
     else:
         click.echo(render_org(coverages))
         for finding in rules:
