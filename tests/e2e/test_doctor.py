@@ -3,6 +3,7 @@ line per check, OK / WARN / FAIL with the fix, exit 1 only when something FAILs;
 rules and Security Lake sources are reported; nothing is written."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -12,7 +13,7 @@ from eks_audit_cli.main import cli
 from eks_audit_local.server import LocalCloud, Timings
 from eks_audit_local.trails import DEFAULT_TRAIL
 from tests.e2e.conftest import recorded_cloud
-from tests.helpers import audit_on
+from tests.helpers import audit_on, crowd_log_group
 from tests.template.test_kms import readme_key_policy
 
 HOME, SPOKE = "us-east-1", "eu-west-1"
@@ -69,22 +70,7 @@ def test_before_a_deploy_no_trail_fails_with_what_follows(bare):
 
 
 def test_before_a_deploy_a_crowded_log_group_is_the_conflict_to_expect(bare):
-    bare.client("eks").create_cluster(name="crowded", roleArn=ROLE, resourcesVpcConfig={})
-    logs = bare.client("logs")
-    logs.create_log_group(logGroupName="/aws/eks/crowded/cluster")
-    stream = "arn:aws:firehose:us-east-1:123456789012:deliverystream/other"
-    bare.client("firehose").create_delivery_stream(
-        DeliveryStreamName="other",
-        ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::x", "RoleARN": ROLE},
-    )
-    for name in ("siem", "archive"):
-        logs.put_subscription_filter(
-            logGroupName="/aws/eks/crowded/cluster",
-            filterName=name,
-            filterPattern="",
-            destinationArn=stream,
-            roleArn=ROLE,
-        )
+    crowded_cluster(bare, "crowded")
     code, checks = doctor(bare, "--spoke-regions", "")
     level, detail = checks[f"filter room {HOME}"]
     assert (code, level) == (0, "WARN")
@@ -112,22 +98,7 @@ def test_before_a_deploy_a_key_policy_without_s3_fails_naming_the_principal(bare
 def test_before_a_deploy_the_filter_room_counts_the_clusters_the_parameters_keep_in_scope(bare):
     """--parameter-overrides as sam deploy takes them: a crowded cluster ExcludeClusters leaves out
     is only counted; an explicit option still wins over an override."""
-    bare.client("eks").create_cluster(name="scratch-crowded", roleArn=ROLE, resourcesVpcConfig={})
-    logs = bare.client("logs")
-    logs.create_log_group(logGroupName="/aws/eks/scratch-crowded/cluster")
-    firehose = bare.client("firehose")
-    stream = firehose.create_delivery_stream(
-        DeliveryStreamName="scratch-other",
-        ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::x", "RoleARN": ROLE},
-    )["DeliveryStreamARN"]
-    for name in ("siem", "archive"):
-        logs.put_subscription_filter(
-            logGroupName="/aws/eks/scratch-crowded/cluster",
-            filterName=name,
-            filterPattern="",
-            destinationArn=stream,
-            roleArn=ROLE,
-        )
+    crowded_cluster(bare, "scratch-crowded")
     code, checks = doctor(bare, "--spoke-regions", "")
     assert (
         checks[f"filter room {HOME}"][0] == "WARN"
@@ -248,3 +219,18 @@ def test_an_organization_telemetry_rule_is_reported_by_doctor_and_status(deploye
     args = ["status", "--window", "0", "--endpoint-url", deployed.endpoint, "--regions", f"{HOME},{SPOKE}"]
     printed = CliRunner().invoke(cli, args).stdout
     assert f"note: {said} {HOME}" in printed and f"note: {said} {SPOKE}" in printed
+
+
+def crowded_cluster(cloud, name: str) -> None:
+    """A cluster whose log group two foreign filters (siem, archive) already fill, to a stream of its own."""
+    cloud.client("eks").create_cluster(name=name, roleArn=ROLE, resourcesVpcConfig={})
+    stream = cloud.client("firehose").create_delivery_stream(
+        DeliveryStreamName=f"{name}-other",
+        ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::x", "RoleARN": ROLE},
+    )["DeliveryStreamARN"]
+    crowd_log_group(
+        cloud.client("logs"),
+        name,
+        SimpleNamespace(firehose_arn=stream, logs_role_arn=ROLE),
+        ("siem", "archive"),
+    )
