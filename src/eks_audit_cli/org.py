@@ -61,6 +61,32 @@ class InstanceSummary:
     stack_id: str = ""
 
 
+@dataclass(frozen=True)
+class Tally:
+    """What is kept of an account's clusters once they are written out (status --org --json):
+    what the summary line and the exit code still need, so memory does not grow with clusters."""
+
+    clusters: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    received: int = 0
+    forwarded: int = 0
+    delivery_read: bool = False
+    attention: bool = False  # a cluster needs attention
+    regions: frozenset[str] = frozenset()
+
+
+def tally_of(rows: list[Row], attention: Callable[[Row], bool]) -> Tally:
+    return Tally(
+        clusters=len(rows),
+        verdicts=dict(Counter(row.verdict for row in rows)),
+        received=sum((row.delivery or {}).get("received", 0) for row in rows),
+        forwarded=sum((row.delivery or {}).get("forwarded", 0) for row in rows),
+        delivery_read=any(row.delivery for row in rows),
+        attention=any(attention(row) for row in rows),
+        regions=frozenset(row.region for row in rows),
+    )
+
+
 @dataclass
 class AccountCoverage:
     account: str
@@ -74,10 +100,18 @@ class AccountCoverage:
     denied_by_policy: list[str] = field(default_factory=list)
     denied_reasons: dict[str, str] = field(default_factory=dict)  # region -> StackSets' StatusReason
     has_own_stack: bool = False  # the management account, deployed with its own sam deploy
+    tally: Tally | None = None  # once its rows are written out and let go
 
     @property
     def deployed(self) -> bool:
         return self.stack == "current"
+
+    def tallied(self, attention: Callable[[Row], bool] = lambda row: False) -> Tally:
+        return self.tally or tally_of(self.rows, attention)
+
+    def condense(self, attention: Callable[[Row], bool]) -> None:
+        """Keep the tally, let the rows go (they have been written)."""
+        self.tally, self.rows = tally_of(self.rows, attention), []
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,7 +123,7 @@ class AccountCoverage:
             "problems": self.problems,
             "denied_by_policy": self.denied_by_policy,
             "denied_reasons": self.denied_reasons,
-            "summary": dict(Counter(row.verdict for row in self.rows)),
+            "summary": self.tallied().verdicts,
             "clusters": [row.to_dict() for row in self.rows],
         }
 
@@ -193,7 +227,7 @@ def not_covered(coverage: AccountCoverage) -> bool:
 def org_ok(coverages: list[AccountCoverage], attention: Callable[[Row], bool]) -> bool:
     """Exit 0 only when every account in scope is covered and all its clusters are fine."""
     return all(
-        not not_covered(c) and not c.problems and not any(attention(row) for row in c.rows) for c in coverages
+        not not_covered(c) and not c.problems and not c.tallied(attention).attention for c in coverages
     )
 
 
@@ -319,11 +353,17 @@ def read_members(
     coverages: list[AccountCoverage],
     look: Callable[[Aws, Any], list],
     on_window: Callable[[int, int], None] = lambda done, concurrency: None,
+    on_read: Callable[[AccountCoverage], None] = lambda coverage: None,
 ) -> account_pool.Reading:
-    """Every deployed account, as many at once as account_pool finds worth it; `on_window(read,
-    at_once)` after each batch (progress)."""
+    """Every deployed account, as many at once as account_pool finds worth it; `on_read` as each
+    is read (from its thread), `on_window(read, at_once)` after each batch (progress)."""
+
+    def read(coverage: AccountCoverage) -> None:
+        read_member(aws, org_stack, coverage, look)
+        on_read(coverage)
+
     deployed = [c for c in coverages if c.deployed]
-    return account_pool.read_all(lambda c: read_member(aws, org_stack, c, look), deployed, on_window)
+    return account_pool.read_all(read, deployed, on_window)
 
 
 def integrations(aws: Aws, org_stack: OrgStack, coverages: list[AccountCoverage]) -> list[dict[str, str]]:

@@ -474,8 +474,20 @@ def org_status(
     def progress(done: int, at_once: int) -> None:  # a line per batch, on standard error, terminal or not
         click.echo(f"  {progress_words(covered, done, at_once, time.monotonic() - started)}", err=True)
 
+    def attention(row: Row) -> bool:
+        return needs_attention(row, pending_grace, datetime.now(UTC))
+
+    # --json: each account written as it is read, then only its tally kept (memory does not grow
+    # with the clusters); the accounts come first, in the order they were read
+    document = json_stream.Document(sys.stdout, "accounts") if globals_.json else None
+
+    def written(coverage: AccountCoverage) -> None:
+        if document is not None:
+            document.item(coverage.to_dict())
+            coverage.condense(attention)
+
     started = time.monotonic()
-    read_members(aws, org_stack, coverages, look, on_window=progress)
+    read_members(aws, org_stack, coverages, look, on_window=progress, on_read=written)
     management = next((c for c in coverages if c.stack == "management"), None)
     if (
         management is not None
@@ -483,17 +495,20 @@ def org_status(
     ):
         look_at_management(aws, management, stack_name, region, clusters, window_s)
     # the organization's telemetry rules, read once as the administering account (members may not)
-    regions = sorted({row.region for c in coverages for row in c.rows} | {region})
+    regions = sorted({r for c in coverages for r in c.tallied().regions} | {region})
     rules = in_parallel(lambda r: aws_features.organization_telemetry_rules(aws.client, r), regions)
     now = datetime.now(UTC)
-    ok = org_ok(coverages, lambda row: needs_attention(row, pending_grace, now))
-    if globals_.json:  # an account at a time: the whole document is never in memory
-        head = {
+    ok = org_ok(coverages, attention)
+    if document is not None:
+        for coverage in coverages:
+            if coverage.tally is None:  # not read through a member role: the management account, the rest
+                document.item(coverage.to_dict())
+        tail = {
             "ok": ok,
             "delivery": delivery_totals(coverages),
             "aws_features": [f.to_dict() for f in rules],
         }
-        json_stream.write_document(sys.stdout, head, "accounts", coverages, AccountCoverage.to_dict)
+        document.close(tail)
     else:
         click.echo(render_org(coverages))
         for finding in rules:
@@ -526,8 +541,8 @@ def org_status(
 
 def progress_words(covered: list[AccountCoverage], done: int, at_once: int, elapsed_s: float) -> str:
     """`120 of 480 covered accounts read (2400 clusters, 2 accounts with problems), 8 at once, 42s`."""
-    read = [c for c in covered if c.rows or c.problems]
-    clusters = sum(len(c.rows) for c in read)
+    read = [c for c in covered if c.rows or c.problems or c.tally]
+    clusters = sum(c.tallied().clusters for c in read)
     troubled = sum(1 for c in read if c.problems)
     problems = f", {counted(troubled, 'account')} with problems" if troubled else ""
     return (
@@ -569,29 +584,23 @@ def covered_region_statuses(
 
 def delivery_totals(coverages: list[AccountCoverage]) -> dict[str, int]:
     """Events received by the clusters' log groups and forwarded by our filters, summed."""
-    totals = {"received": 0, "forwarded": 0}
-    for coverage in coverages:
-        for row in coverage.rows:
-            for key in totals:
-                totals[key] += (row.delivery or {}).get(key, 0)
-    return totals
+    tallies = [coverage.tallied() for coverage in coverages]
+    return {"received": sum(t.received for t in tallies), "forwarded": sum(t.forwarded for t in tallies)}
 
 
 def render_org(coverages: list[AccountCoverage]) -> str:
     header = ("ACCOUNT", "NAME", "STACK", "CLUSTERS", "VERDICTS", "DELIVERY")
     lines = [header]
     for c in coverages:
-        verdicts = Counter(row.verdict for row in c.rows)
-        delivery = delivery_totals([c])
-        asked = any(row.delivery for row in c.rows)
+        tally = c.tallied()
         lines.append(
             (
                 c.account,
                 c.name,
                 "own stack" if c.has_own_stack else c.stack,
-                str(len(c.rows)),
-                ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) or "-",
-                f"{delivery['forwarded']}/{delivery['received']} forwarded" if asked else "-",
+                str(tally.clusters),
+                ", ".join(f"{n} {v}" for v, n in sorted(tally.verdicts.items())) or "-",
+                f"{tally.forwarded}/{tally.received} forwarded" if tally.delivery_read else "-",
             )
         )
     totals = delivery_totals(coverages)

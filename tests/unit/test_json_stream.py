@@ -7,28 +7,28 @@ import json
 
 import pytest
 
-from eks_audit_cli.json_stream import write_document
+from eks_audit_cli.json_stream import Document
 
 
 @pytest.mark.parametrize("count", [0, 1, 3])
-def test_the_streamed_document_is_the_one_json_dumps_writes(count):
-    head = {
-        "ok": False,
-        "delivery": {"received": 5, "forwarded": 4},
-        "aws_features": [],
-        "note": "a [] inside",
-    }
+@pytest.mark.parametrize(
+    "tail", [{}, {"ok": False, "delivery": {"received": 5, "forwarded": 4}, "aws_features": []}]
+)
+def test_the_streamed_document_is_the_one_json_dumps_writes(count, tail):
     items = [
         {"account": f"{i:012d}", "clusters": [{"cluster": "c", "verdict": "compliant"}] * i}
         for i in range(count)
     ]
-    converted: list[int] = []
-
-    def convert(item: dict) -> dict:
-        converted.append(1)
-        return item
-
     out = io.StringIO()
-    write_document(out, head, "accounts", items, convert)
-    assert out.getvalue() == json.dumps({**head, "accounts": items}, indent=2) + "\n"
-    assert len(converted) == count  # each item converted once, as it is written
+    document = Document(out, "accounts")
+    for item in items:
+        document.item(item)
+    document.close(tail)
+    assert out.getvalue() == json.dumps({"accounts": items, **tail}, indent=2) + "\n"
+
+
+def test_each_item_is_written_when_it_is_given():
+    out = io.StringIO()
+    document = Document(out, "accounts")
+    document.item({"account": "1"})
+    assert out.getvalue().endswith('"account": "1"\n    }')

@@ -219,3 +219,24 @@ def test_the_accounts_state_is_read_before_its_older_status():
             ]
 
     assert [a.status for a in list_accounts(Organizations())] == ["CLOSED", "ACTIVE"]
+
+
+def test_an_account_written_out_keeps_what_the_summary_and_the_exit_code_need():
+    """status --org --json lets an account's rows go once written: the organization's verdict, the
+    delivery totals and the table say the same of its tally as of its rows."""
+    from dataclasses import replace
+
+    from eks_audit_cli.status import delivery_totals, render_org
+
+    def attention(r: Row) -> bool:
+        return r.verdict != "compliant"
+
+    delivered = replace(row("compliant"), delivery={"received": 10, "forwarded": 8})
+    for rows in ([delivered, row("compliant")], [delivered, row("drifted")], []):
+        kept = AccountCoverage("222222222222", "payments", "current", rows=list(rows))
+        condensed = AccountCoverage("222222222222", "payments", "current", rows=list(rows))
+        condensed.condense(attention)
+        assert condensed.rows == [] and condensed.tally.clusters == len(rows)
+        assert org_ok([condensed], attention) == org_ok([kept], attention)
+        assert delivery_totals([condensed]) == delivery_totals([kept])
+        assert render_org([condensed]) == render_org([kept])
