@@ -28,12 +28,14 @@ Run: `python benchmarks/org_scale.py` (merges its figures into results/latest.js
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,7 +58,6 @@ def child(accounts: int, regions: int, clusters: int, workers: int) -> dict:
     for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         os.environ.pop(variable, None)
     sys.path.insert(0, str(HERE))
-    from click.testing import CliRunner
     from simulated_org import SimulatedOrg
 
     from eks_audit_cli import account_pool
@@ -67,14 +68,24 @@ def child(accounts: int, regions: int, clusters: int, workers: int) -> dict:
         account_pool.TARGET = float("inf")
     simulation = SimulatedOrg(accounts, REGIONS[:regions], clusters)
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with simulation.installed():
+    # standard output and error to files, as a pipe would take them: nothing here holds the output
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, simulation.installed():
         started, cpu = time.perf_counter(), time.process_time()
-        result = CliRunner().invoke(cli, ["status", "--org", "--json", "--window", "1h"])
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.main(["status", "--org", "--json", "--window", "1h"], standalone_mode=False)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    if result.exit_code not in (0, 1):
-        raise RuntimeError(f"status --org exited {result.exit_code}: {result.output[-2000:]}")
-    document = json.loads(result.stdout)
-    progress = [line for line in result.stderr.splitlines() if " at once, " in line]
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before the output is read back
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if code not in (0, 1):
+        raise RuntimeError(f"status --org exited {code}: {stderr[-2000:]}")
+    document = json.loads(stdout)
+    progress = [line for line in stderr.splitlines() if " at once, " in line]
     at_once = [int(line.split(" at once, ")[0].rsplit(" ", 1)[1]) for line in progress]
     read = sum(len(a["clusters"]) for a in document["accounts"])
     if read != accounts * regions * clusters:
@@ -94,9 +105,9 @@ def child(accounts: int, regions: int, clusters: int, workers: int) -> dict:
         "throttled": sum(simulation.counts.throttled.values()),
         "calls_by_api": dict(simulation.counts.calls.most_common()),
         "throttled_by_api": dict(simulation.counts.throttled.most_common()),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": round(peak_kib / 1024, 1),
         "baseline_rss_mib": round(baseline_kib / 1024, 1),
-        "output_mib": round(len(result.stdout.encode()) / 2**20, 2),
+        "output_mib": round(len(stdout.encode()) / 2**20, 2),
         "progress_lines": len(progress),
     }
 
