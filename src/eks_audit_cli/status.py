@@ -541,9 +541,8 @@ def org_status(
 
 def progress_words(covered: list[AccountCoverage], done: int, at_once: int, elapsed_s: float) -> str:
     """`120 of 480 covered accounts read (2400 clusters, 2 accounts with problems), 8 at once, 42s`."""
-    read = [c for c in covered if c.rows or c.problems or c.tally]
-    clusters = sum(c.tallied().clusters for c in read)
-    troubled = sum(1 for c in read if c.problems)
+    clusters = sum(c.tallied().clusters for c in covered)  # an account not read yet has none
+    troubled = sum(1 for c in covered if c.problems)
     problems = f", {counted(troubled, 'account')} with problems" if troubled else ""
     return (
         f"{done} of {len(covered)} covered accounts read ({counted(clusters, 'cluster')}{problems}), "
